@@ -1,0 +1,33 @@
+# Two commands set everything up on a machine with only python3 and pip:
+#   make report   -> .venv, install, render reports/ from the bundled example data
+#   make test     -> .venv, install, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install report test bench clean lock
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[test,bench]"
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/hipstats report --out reports
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+# Re-pin requirements.lock from the current venv (maintainers only).
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | sort > requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info

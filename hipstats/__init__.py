@@ -1,0 +1,55 @@
+"""hipstats: hip-abductor strength, knee pain and physical function.
+
+Load trial data shaped like the two published designs (``program6wk``: a 6-week
+hip-abductor program assessed at weeks 0/2/4/6; ``pfps3wk``: PFPS runners and controls
+before and after a 3-week protocol), validate every cell, model strength, pain and
+function over time with numbers checked against R, and render reproducible reports.
+
+Layers (data flows one way; nothing imports back up)::
+
+    design -> io -> validation -> person-period frame -> stats -> plots -> report -> cli
+                                                  stats -> power (simulation)
+
+The public names below are imported lazily so that ``import hipstats`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # designs and errors
+    "Design": "hipstats.design", "Measure": "hipstats.design", "program6wk": "hipstats.design",
+    "pfps3wk": "hipstats.design", "get_design": "hipstats.design", "DESIGNS": "hipstats.design",
+    "DataProblem": "hipstats.errors", "HipstatsDataError": "hipstats.errors",
+    "HipstatsError": "hipstats.errors", "AnalysisError": "hipstats.errors",
+    # loading, validation, example data
+    "load": "hipstats.io", "validate": "hipstats.validation",
+    "example": "hipstats.synthetic", "simulate_cohort": "hipstats.synthetic",
+    # statistics
+    "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
+    "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",
+    "paired_change": "hipstats.stats", "ancova": "hipstats.stats",
+    "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
+    "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",
+    "meta_analysis": "hipstats.stats", "effect_from_summary": "hipstats.stats",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in ("stats", "plots", "power", "io", "report", "design", "validation", "synthetic"):
+        return importlib.import_module(f"hipstats.{name}")
+    raise AttributeError(f"module 'hipstats' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

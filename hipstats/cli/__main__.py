@@ -1,0 +1,5 @@
+import sys
+
+from hipstats.cli import main
+
+sys.exit(main())

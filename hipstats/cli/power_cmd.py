@@ -1,0 +1,8 @@
+"""`hipstats power` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("power", help="power (not yet implemented)")
+    p.set_defaults(func=lambda args: 2)

@@ -1,0 +1,8 @@
+"""`hipstats report` (placeholder until implemented)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="report (not yet implemented)")
+    p.set_defaults(func=lambda args: 2)

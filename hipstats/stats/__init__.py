@@ -1,0 +1,47 @@
+"""Statistical core: pure functions on the person-period frame, tidy frames out.
+
+Nothing here reads or writes files. Every function is checked against R in
+``tests/reference`` (lme4, lmerTest, pbkrtest, afex, emmeans, pwr, metafor, rmcorr's
+ANCOVA).
+
+==========================  =======================================================
+module                      holds
+==========================  =======================================================
+``correlation``             ``timepoint_corr``, ``rm_corr``
+``lmm``                     ``mixed_model``: lme4-style engine, Satterthwaite, Kenward-Roger
+``anova``                   ``mixed_anova`` (afex defaults: type III, GG correction)
+``change``                  ``paired_change``, ``ancova``, ``responders``
+``crosslag``                ``cross_lagged``
+``power_analytic``          ``power_corr``, ``power_ttest`` (pwr's formulas)
+``meta``                    ``meta_analysis``, ``effect_from_summary`` (metafor's)
+``checks``                  argument checks shared by the functions above
+==========================  =======================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "timepoint_corr": "correlation", "rm_corr": "correlation",
+    "mixed_model": "lmm", "MixedModelResult": "lmm",
+    "mixed_anova": "anova",
+    "paired_change": "change", "ancova": "change", "responders": "change",
+    "cross_lagged": "crosslag",
+    "power_corr": "power_analytic", "power_ttest": "power_analytic",
+    "meta_analysis": "meta", "effect_from_summary": "meta",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"hipstats.stats.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hipstats.stats' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
