@@ -27,7 +27,7 @@ _EXPORTS = {
     "DataProblem": "hipstats.errors", "HipstatsDataError": "hipstats.errors",
     "HipstatsError": "hipstats.errors", "AnalysisError": "hipstats.errors",
     # loading, validation, example data
-    "load": "hipstats.io", "validate": "hipstats.validation",
+    "load": "hipstats.validation", "validate": "hipstats.validation",
     "example": "hipstats.synthetic", "simulate_cohort": "hipstats.synthetic",
     # statistics
     "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
