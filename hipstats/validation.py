@@ -331,7 +331,9 @@ def validate(source, design="program6wk", *, units: dict | None = None,
     frame = asm.frame
     if len(frame) and "subject" in frame and design.time in frame:
         problems += _range_problems(frame, design, src)
-        problems += _consistency_problems(frame, design, src)
+        flagged = {p.row for p in problems if p.column is not None}
+        problems += [p for p in _consistency_problems(frame, design, src)
+                     if not (p.message.startswith("group of subject") and p.row in flagged)]
     problems = sorted(set(problems), key=lambda p: (p.row if p.row is not None else -1,
                                                     str(p.column), p.message, str(p.value)))
     report.problems = problems

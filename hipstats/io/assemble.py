@@ -331,6 +331,8 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
         if unit is None or meas.kind == "category":
             continue
         canon = U.normalise_unit(unit)
+        if meas.unit == "kg" and canon == "kgf":
+            canon = "kg"  # body mass: "kg" is mass, not kilogram-force
         if canon is None or not U.supported(meas.unit, canon):
             problems.append(DataProblem(src, None, target, repr(unit),
                                         f"unit cannot be converted to {meas.unit}"))
