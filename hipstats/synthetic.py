@@ -61,10 +61,10 @@ CALIBRATION = {
          "status": "assumption",
          "source": "assumed; the gain exceeds the LEFS MCID of 9 points (Binkley et al. 1999, "
                    "Phys Ther 79:371-383)"},
-        {"quantity": "strength-function correlation at each visit", "value": "about 0.55",
+        {"quantity": "strength-function correlation at each visit", "value": "about 0.65",
          "status": "assumption",
          "source": "Beers et al. 2008 report a significant relation at weeks 2, 4 and 6 "
-                   "(n = 16, so r > 0.50); the exact r is not published"},
+                   "(n = 16, so r above about 0.50); the exact r is not published"},
         {"quantity": "missed visits at weeks 0/2/4/6", "value": "0% / 4% / 6% / 10%",
          "status": "assumption", "source": "assumed"},
     ],
@@ -125,9 +125,9 @@ def _program6wk(rng: np.random.Generator, n: int) -> pd.DataFrame:
     inv = _INV0 + u[:, None] + slope[:, None] * weeks + rng.normal(0, 0.2, (n, 4))
     uninv = _UNINV0 + u[:, None] + 0.02 * weeks + rng.normal(0, 0.2, (n, 4))
     mean_s = _INV0 + (_UNINV0 - _INV0) / 6 * weeks
-    f_subject = rng.normal(0, 6.0, n)
-    func = (55 + 13 / 6 * weeks + 9.0 * (inv - mean_s) + f_subject[:, None]
-            + rng.normal(0, 6.5, (n, 4)))
+    f_subject = rng.normal(0, 4.0, n)
+    func = (55 + 13 / 6 * weeks + 11.0 * (inv - mean_s) + f_subject[:, None]
+            + rng.normal(0, 4.5, (n, 4)))
     func = np.clip(np.round(func), 0, 80)
     miss = rng.random((n, 4)) < np.array([0.0, 0.04, 0.06, 0.10])
     rows = []

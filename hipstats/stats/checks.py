@@ -96,3 +96,28 @@ def finite_or_nan(x: float) -> float:
     """Return ``float(x)`` or NaN when it is not finite."""
     x = float(x)
     return x if np.isfinite(x) else float("nan")
+
+
+def time_levels(values: pd.Series, order=None, allow_appearance: bool = False) -> list:
+    """The order of a time column's levels.
+
+    ``order`` when given (every value must be in it); else the categories of an ordered
+    categorical; else sorted numbers; else, when ``allow_appearance``, the order of first
+    appearance (loaded frames are sorted by the design's time grid). Text without an order
+    raises :class:`AnalysisError`.
+    """
+    present = list(pd.unique(values.dropna()))
+    if order is not None:
+        order = list(order)
+        unknown = sorted({str(v) for v in present} - {str(o) for o in order})
+        if unknown:
+            raise AnalysisError(f"time values {unknown} are not in order={order}")
+        return order
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
+        return list(values.cat.categories)
+    if pd.api.types.is_numeric_dtype(values):
+        return sorted(present)
+    if allow_appearance:
+        return present
+    raise AnalysisError("cannot tell the order of a text time column; pass order=[...] "
+                        "(e.g. order=['pre', 'post']) or use an ordered categorical")

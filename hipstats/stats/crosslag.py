@@ -25,25 +25,14 @@ from hipstats.stats.checks import (
     check_min_subjects,
     check_not_constant,
     check_numeric,
+    time_levels,
 )
 
 __all__ = ["cross_lagged", "lag_pairs"]
 
 
 def _time_order(values: pd.Series, order) -> list:
-    if order is not None:
-        order = list(order)
-        unknown = sorted(set(values.dropna().unique()) - set(order), key=str)
-        if unknown:
-            raise AnalysisError(f"time values {unknown} are not in order={order}")
-        return order
-    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
-        return [c for c in values.cat.categories]
-    if pd.api.types.is_numeric_dtype(values):
-        return sorted(values.dropna().unique().tolist())
-    raise AnalysisError(
-        "cannot tell the order of a text time column; pass order=[...] "
-        "(e.g. order=['pre', 'post']) or use an ordered categorical")
+    return time_levels(values, order)
 
 
 def lag_pairs(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
