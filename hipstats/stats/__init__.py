@@ -8,7 +8,7 @@ ANCOVA).
 module                      holds
 ==========================  =======================================================
 ``correlation``             ``timepoint_corr``, ``rm_corr``
-``lmm``                     ``mixed_model``: lme4-style engine, Satterthwaite, Kenward-Roger
+``mixed``                   ``mixed_model``: lme4-style engine, Satterthwaite, Kenward-Roger
 ``anova``                   ``mixed_anova`` (afex defaults: type III, GG correction)
 ``change``                  ``paired_change``, ``ancova``, ``responders``
 ``crosslag``                ``cross_lagged``
@@ -24,7 +24,7 @@ import importlib
 
 _EXPORTS = {
     "timepoint_corr": "correlation", "rm_corr": "correlation",
-    "mixed_model": "lmm", "MixedModelResult": "lmm",
+    "mixed_model": "mixed", "MixedModelResult": "mixed",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
     "cross_lagged": "crosslag",
