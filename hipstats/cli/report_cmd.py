@@ -1,8 +1,80 @@
-"""`hipstats report` (placeholder until implemented)."""
+"""``hipstats report``: execute the notebooks headless and write a reproducible HTML report.
+
+Invalid data stops the render before any notebook runs; a failing notebook exits 1 naming
+the notebook, cell and error; the previous ``--out`` stays untouched on any failure.
+``--check`` re-renders into a temporary folder and compares with ``--out``'s manifest.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
+from hipstats.design import DESIGNS
+
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="report (not yet implemented)")
-    p.set_defaults(func=lambda args: 2)
+    p = sub.add_parser("report", help="render notebooks/ into an HTML report",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="reports", help="output folder (default: reports/)")
+    p.add_argument("--notebooks-dir", default="notebooks", help="folder of numbered notebooks")
+    p.add_argument("--data", action="append", default=[], metavar="DESIGN=PATH",
+                   help="data file for a design (repeatable; default data/raw/DESIGN.csv, "
+                        "else the bundled example)")
+    p.add_argument("--notebook", action="append", default=[], metavar="NAME",
+                   help="render only this notebook (repeatable)")
+    p.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel")
+    p.add_argument("--show-code", action="store_true", help="keep code cells in the pages")
+    p.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
+    p.add_argument("--check", action="store_true",
+                   help="re-render into a temporary folder and compare with --out/manifest.json")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from hipstats.report.build import ReportConfig, build, check
+    from hipstats.report.execute import NotebookFailed
+
+    data = {}
+    for item in args.data:
+        if "=" not in item:
+            print(f"hipstats: error: --data expects DESIGN=PATH, got {item!r}", file=sys.stderr)
+            return 2
+        design, path = item.split("=", 1)
+        if design not in DESIGNS:
+            print(f"hipstats: error: unknown design {design!r} in --data "
+                  f"(choose from {sorted(DESIGNS)})", file=sys.stderr)
+            return 2
+        data[design] = Path(path)
+    if args.jobs < 1:
+        print("hipstats: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    cfg = ReportConfig(notebooks_dir=Path(args.notebooks_dir), out=Path(args.out), data=data,
+                       notebooks=args.notebook, jobs=args.jobs, show_code=args.show_code,
+                       use_cache=not args.no_cache, progress=not args.quiet)
+    t0 = time.perf_counter()
+    try:
+        if args.check:
+            diffs = check(cfg)
+            if diffs:
+                print(f"hipstats report --check: {len(diffs)} difference(s) from "
+                      f"{args.out}/manifest.json:", file=sys.stderr)
+                for d in diffs:
+                    print(f"  - {d}", file=sys.stderr)
+                return 1
+            print(f"hipstats report --check: {args.out} is reproduced byte for byte "
+                  f"({time.perf_counter() - t0:.1f} s)")
+            return 0
+        manifest = build(cfg)
+    except NotebookFailed as exc:
+        print(f"hipstats report: {exc}; {args.out} was left unchanged", file=sys.stderr)
+        return 1
+    recs = manifest.get("_records", {})
+    cached = sorted(k for k, v in recs.items() if v.get("cached"))
+    ran = sorted(k for k, v in recs.items() if not v.get("cached"))
+    print(f"hipstats report: wrote {args.out}/ ({len(manifest['outputs'])} files) in "
+          f"{time.perf_counter() - t0:.1f} s; executed {ran or 'none'}"
+          + (f", reused cached {cached}" if cached else ""))
+    return 0

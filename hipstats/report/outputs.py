@@ -1,0 +1,67 @@
+"""Saving figures and tables from a notebook into the report's folders, deterministically.
+
+Notebooks call :func:`save_figure` and :func:`save_table` with a plain name; the folders come
+from the notebook's parameters (``figures_dir``, ``tables_dir``) that ``hipstats report``
+injects. Names are checked so nothing is written outside those folders.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["save_figure", "save_table", "safe_name"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+#: Fixed metadata: no dates, no versions that change between runs of the same inputs.
+PNG_METADATA = {"Software": "hipstats (matplotlib)"}
+PDF_METADATA = {"Creator": "hipstats", "Producer": "hipstats (matplotlib)", "CreationDate": None,
+                "ModDate": None}
+
+
+def safe_name(name: str) -> str:
+    """Return ``name`` if it is a plain file stem (letters, digits, ``-_.``), else raise."""
+    if not _NAME.match(name) or ".." in name:
+        raise ValueError(f"output name {name!r} must be a plain file name (letters, digits, "
+                         "'-', '_', '.')")
+    return name
+
+
+def _inside(folder: str | Path, name: str, suffix: str) -> Path:
+    folder = Path(folder).resolve()
+    path = (folder / (safe_name(name) + suffix)).resolve()
+    if folder not in path.parents:
+        raise ValueError(f"{path} is outside {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool = True) -> None:
+    """Save a Figure (or an Axes/FacetGrid) as ``<name>.png`` (300 dpi) and ``<name>.pdf``.
+
+    In a notebook the figure is then displayed once and closed, so the page shows it and
+    nothing else (no file paths, which would differ between runs).
+    """
+    fig = getattr(fig, "figure", None) or getattr(fig, "fig", None) or fig
+    for suffix, meta in ((".png", PNG_METADATA), (".pdf", PDF_METADATA)):
+        path = _inside(folder, name, suffix)
+        fig.savefig(path, dpi=dpi, metadata=meta, bbox_inches="tight")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover
+        get_ipython = None
+    if show and get_ipython is not None and get_ipython() is not None:
+        display(fig)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def save_table(table: pd.DataFrame, name: str, folder: str | Path, index: bool = False) -> None:
+    """Save a table as ``<name>.csv`` (fixed float format, ``\\n`` line endings)."""
+    path = _inside(folder, name, ".csv")
+    table.to_csv(path, index=index, float_format="%.10g", lineterminator="\n")
