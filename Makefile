@@ -21,6 +21,7 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/hipstats report --check --quiet --out reports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

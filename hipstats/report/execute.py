@@ -12,15 +12,15 @@ __all__ = ["inject_parameters", "execute_notebook", "NotebookFailed"]
 
 @dataclass
 class NotebookFailed(Exception):
-    """A notebook cell raised: names the notebook, the cell and the error."""
+    """A notebook cell raised: names the notebook, the cell (1-based, as in the notebook
+    file) and the error."""
 
     notebook: str
     cell: int
     error: str
 
     def __str__(self) -> str:
-        return (f"notebook {self.notebook}: cell {self.cell} (counting the injected parameters "
-                f"cell) raised {self.error}")
+        return f"notebook {self.notebook}: cell {self.cell} raised {self.error}"
 
 
 def inject_parameters(nb, params: dict):
@@ -54,7 +54,10 @@ def execute_notebook(nb, name: str, workdir: str, timeout: int = 600):
                      and any(o.get("output_type") == "error" for o in c.get("outputs", []))), -1)
         first = nb.cells[cell].source.strip().splitlines()[0][:80] if cell >= 0 else ""
         err = f"{exc.ename}: {exc.evalue}" + (f" (cell starts: {first!r})" if first else "")
-        raise NotebookFailed(name, cell + 1, err) from None
+        injected = next((i for i, c in enumerate(nb.cells)
+                         if "injected-parameters" in c.get("metadata", {}).get("tags", [])), None)
+        number = cell + 1 - (1 if injected is not None and cell > injected else 0)
+        raise NotebookFailed(name, number, err) from None
     for c in nb.cells:
         c.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)

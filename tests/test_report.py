@@ -1,0 +1,152 @@
+"""hipstats report: pages, figures, no errors, byte-identical renders, --check, escaping,
+clean failures (invalid data stops before any notebook runs; a failing notebook names its
+cell; the previous output is untouched)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import hipstats
+from hipstats.cli import main
+from hipstats.report.outputs import save_figure
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def _report(*args, cwd=ROOT):
+    env = {**os.environ, "CI": "true"}
+    return subprocess.run([sys.executable, "-m", "hipstats.cli", "report", "--quiet", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("r") / "reports"
+    t0 = time.perf_counter()
+    r = _report("--out", str(out), "--no-cache")
+    first = time.perf_counter() - t0
+    assert r.returncode == 0, r.stderr
+    t0 = time.perf_counter()
+    r2 = _report("--out", str(out))
+    second = time.perf_counter() - t0
+    assert r2.returncode == 0, r2.stderr
+    return out, first, second, r2.stdout
+
+
+def test_pages_figures_tables_no_errors(rendered):
+    out = rendered[0]
+    index = (out / "index.html").read_text()
+    man = json.loads((out / "manifest.json").read_text())
+    assert len(NOTEBOOKS) == 3
+    for stem in NOTEBOOKS:
+        page = out / f"{stem}.html"
+        assert page.exists() and f'href="{stem}.html"' in index
+        text = page.read_text()
+        assert "Traceback" not in text and "output_error" not in text
+        assert text.count("data:image/png;base64") >= 2
+        prefix = stem[:2]
+        pngs = sorted((out / "figures").glob(f"{prefix}-*.png"))
+        assert pngs and all(p.with_suffix(".pdf").exists() for p in pngs)
+        assert list((out / "tables").glob(f"{prefix}-*.csv"))
+    for rel, digest in man["outputs"].items():
+        from hipstats.report.build import sha256_file
+        assert sha256_file(out / rel) == digest
+    assert set(man["inputs"]) >= {f"notebooks/{s}.ipynb" for s in NOTEBOOKS}
+    assert man["versions"]["hipstats"] == hipstats.__version__
+
+
+def test_second_run_uses_cache(rendered):
+    out, first, second, stdout = rendered
+    assert "executed none" in stdout
+    assert second < first / 3, (first, second)
+
+
+def test_committed_report_is_reproduced_byte_for_byte(rendered):
+    """The committed reports/ equals a fresh render (two independent renders agree)."""
+    committed = json.loads((ROOT / "reports" / "manifest.json").read_text())
+    fresh = json.loads((rendered[0] / "manifest.json").read_text())
+    assert fresh["outputs"] == committed["outputs"]
+    assert fresh["inputs"] == committed["inputs"]
+
+
+def test_check_passes_then_fails_when_data_change(tmp_path):
+    out = tmp_path / "rep"
+    assert _report("--out", str(out), "--notebook", "02").returncode == 0
+    r = _report("--out", str(out), "--notebook", "02", "--check")
+    assert r.returncode == 0, r.stderr
+    data = tmp_path / "pfps.csv"
+    text = (ROOT / "data" / "raw" / "pfps3wk.csv").read_text()
+    data.write_text(re.sub(r"^(R02,PFPS,pre,)([0-9.]+)", r"\g<1>2.95", text, count=1, flags=re.M))
+    r = _report("--out", str(out), "--notebook", "02", "--check", "--data", f"pfps3wk={data}")
+    assert r.returncode == 1
+    assert "data:pfps3wk: differs" in r.stderr and "02-pfps-pain.html: differs" in r.stderr
+
+
+def test_subject_ids_are_escaped(tmp_path):
+    df = hipstats.example("pfps3wk")
+    evil = "<script>alert('x')</script>"
+    df.loc[df.subject == "R01", "subject"] = evil  # R01 missed the post visit
+    path = tmp_path / "evil.csv"
+    df[df.strength.notna()].to_csv(path, index=False)
+    out = tmp_path / "rep"
+    r = _report("--out", str(out), "--notebook", "02", "--data", f"pfps3wk={path}")
+    assert r.returncode == 0, r.stderr
+    page = (out / "02-pfps-pain.html").read_text()
+    assert "alert(&#x27;x&#x27;)" in page or "alert(&#39;x&#39;)" in page or "&lt;script&gt;alert" in page
+    assert evil not in page
+
+
+def test_invalid_data_stops_before_any_notebook_runs(tmp_path):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous report")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("subject,group,time,strength,pain_vas\nR1,PFPS,pre,abc,5\nR1,PFPS,post,2,99\n")
+    t0 = time.perf_counter()
+    r = _report("--out", str(out), "--data", f"pfps3wk={bad}")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "row 1" in r.stderr and "'strength'" in r.stderr and "row 2" in r.stderr
+    assert time.perf_counter() - t0 < 15  # no kernel was started
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_failing_notebook_names_cell_and_keeps_previous_output(tmp_path):
+    import nbformat
+
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Broken"),
+                                         nbformat.v4.new_code_cell("x = 1"),
+                                         nbformat.v4.new_code_cell("1 / 0")])
+    nbformat.write(nb, nbdir / "09-broken.ipynb")
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous report")
+    r = _report("--out", str(out), "--notebooks-dir", str(nbdir))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "09-broken" in r.stderr and "cell 3" in r.stderr and "ZeroDivisionError" in r.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert not list(tmp_path.glob(".rep-render-*"))
+
+
+def test_outputs_stay_inside_folder(tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    for bad in ("../evil", "/abs", "a/b", ""):
+        with pytest.raises(ValueError):
+            save_figure(fig, bad, tmp_path)
+    plt.close(fig)
+
+
+def test_usage_errors_exit_2():
+    assert main(["report", "--data", "nodesign=x.csv"]) == 2
+    assert main(["report", "--jobs", "0"]) == 2
