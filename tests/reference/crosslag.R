@@ -3,6 +3,7 @@
 # lme4 + lmerTest (Satterthwaite df), and the two-wave case with lm().
 # Run from the repo root: Rscript tests/reference/crosslag.R
 suppressPackageStartupMessages({library(lme4); library(lmerTest); library(jsonlite)})
+ctrl <- lmerControl(optimizer = "bobyqa", optCtrl = list(rhobeg = 2e-4, rhoend = 1e-12, maxfun = 1e5))
 set.seed(20261125)
 n <- 40; weeks <- c(0, 2, 4, 6)
 d <- expand.grid(week = weeks, subject = sprintf("S%02d", 1:n))
@@ -39,8 +40,10 @@ tidy <- function(fit, terms, ddf) {
   }
   out
 }
-f_xy <- lmer(y ~ y_w + x_w + y_b + x_b + visit + (1 | subject), data = p, REML = TRUE)
-f_yx <- lmer(x ~ y_w + x_w + y_b + x_b + visit + (1 | subject), data = p, REML = TRUE)
+f_xy <- lmer(y ~ y_w + x_w + y_b + x_b + visit + (1 | subject), data = p, REML = TRUE,
+              control = ctrl)
+f_yx <- lmer(x ~ y_w + x_w + y_b + x_b + visit + (1 | subject), data = p, REML = TRUE,
+              control = ctrl)
 terms <- c("x_w", "y_w", "x_b", "y_b")
 res <- list(
   n_pairs = nrow(p), n_subjects = length(unique(p$subject)),
