@@ -14,6 +14,7 @@ module                      holds
 ``crosslag``                ``cross_lagged``
 ``power_analytic``          ``power_corr``, ``power_ttest`` (pwr's formulas)
 ``meta``                    ``meta_analysis``, ``effect_from_summary`` (metafor's)
+``limb``                    ``limb_long``: involved/uninvolved limb rows for limb x time models
 ``checks``                  argument checks shared by the functions above
 ==========================  =======================================================
 """
@@ -27,7 +28,7 @@ _EXPORTS = {
     "mixed_model": "mixed", "MixedModelResult": "mixed",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
-    "cross_lagged": "crosslag",
+    "cross_lagged": "crosslag", "limb_long": "limb",
     "power_corr": "power_analytic", "power_ttest": "power_analytic",
     "meta_analysis": "meta", "effect_from_summary": "meta",
 }
