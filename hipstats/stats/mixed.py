@@ -14,8 +14,10 @@ all m subjects (numpy broadcasting; memory linear in subjects). The kernel funct
 :func:`cross_products` and :func:`profiled_deviance` broadcast over leading batch axes, so
 the same code evaluates many data sets at once (used by :mod:`hipstats.power`).
 
-Optimiser: Powell's derivative-free method from lme4's start theta = (1, 0, 1, ...), then a
-restart from a perturbed optimum. The deviance depends on theta only through Lambda Lambda',
+Optimiser: BFGS from lme4's start theta = (1, 0, 1, ...), then damped Newton steps with a
+finite-difference Hessian until the predicted gain is at the deviance's rounding level
+(Powell, derivative-free, if Newton cannot finish), then a restart from a perturbed optimum.
+Measured at 5,000 subjects: 470 evaluations (Powell alone needed about 2,000). The deviance depends on theta only through Lambda Lambda',
 which is unchanged when a column of Lambda changes sign, so the search needs no bounds; the
 diagonal is made non-negative afterwards, as lme4 reports it. L-BFGS-B and Nelder-Mead from
 the same start were measured to stop on the boundary far from lme4's optimum on large
@@ -361,6 +363,61 @@ class MixedModelResult:
 
 
 # --------------------------------------------------------------------- fitting
+def _fd_grad_hess(f, x, rel: float = 1e-4):
+    """Central-difference gradient and Hessian of ``f`` at ``x``; returns (g, H, evals)."""
+    k = len(x)
+    h = rel * np.maximum(np.abs(x), 1e-2)
+    f0 = f(x)
+    fp, fm = np.zeros(k), np.zeros(k)
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h[i]
+        fp[i], fm[i] = f(x + e), f(x - e)
+    g = (fp - fm) / (2 * h)
+    H = np.diag((fp - 2 * f0 + fm) / h ** 2)
+    used = 1 + 2 * k
+    for i in range(k):
+        for j in range(i + 1, k):
+            ei, ej = np.zeros(k), np.zeros(k)
+            ei[i], ej[j] = h[i], h[j]
+            H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                                 + f(x - ei - ej)) / (4 * h[i] * h[j])
+            used += 4
+    return g, H, used
+
+
+def _newton(f, x, iters: int = 30):
+    """Damped Newton with finite-difference derivatives; returns (x, f(x), converged, evals)."""
+    fx, nfev = f(x), 1
+    for _ in range(iters):
+        g, H, used = _fd_grad_hess(f, x)
+        nfev += used
+        try:
+            step = -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return x, fx, False, nfev
+        decrement = -(g @ step)  # Newton's predicted gain x 2
+        noise = 1e-12 * max(1.0, abs(fx))  # rounding level of the deviance
+        if not np.all(np.isfinite(step)) or decrement <= 0:  # not a descent direction
+            return x, fx, False, nfev
+        if decrement < 1e2 * noise:  # at the optimum to rounding precision
+            return x, fx, True, nfev
+        t = 1.0
+        for _ in range(12):
+            fn = f(x + t * step)
+            nfev += 1
+            if fn < fx:
+                break
+            t /= 2
+        else:
+            return x, fx, bool(decrement < 1e-6 * max(1.0, abs(fx))), nfev
+        gain = fx - fn
+        x, fx = x + t * step, fn
+        if gain < 1e2 * noise:
+            return x, fx, True, nfev
+    return x, fx, False, nfev
+
+
 def _canonical_theta(theta: np.ndarray, q: int) -> np.ndarray:
     """Flip the sign of each column of Lambda whose diagonal is negative (Lambda D gives the
     same Lambda Lambda', hence the same deviance), so diagonals are >= 0 as in lme4."""
@@ -381,21 +438,32 @@ def _optimise(cp: CrossProducts, reml: bool) -> tuple[np.ndarray, dict]:
     # so no bounds are needed and the line searches are plain Brent searches (about 5x
     # fewer evaluations than bounded Powell here, measured).
     opts = {"xtol": 1e-8, "ftol": 1e-13, "maxfev": 20000}
-    # first pass: BFGS (unconstrained, so it cannot stall on a boundary), then Powell from
-    # there to confirm and refine; a perturbed restart checks the optimum
+    # first pass: BFGS (unconstrained, so it cannot stall on a boundary); then Newton steps
+    # with a finite-difference Hessian to the optimum (about 20 evaluations each for q = 2,
+    # where Powell needed about 600 to close the last 3e-4 of deviance, measured at 5,000
+    # subjects); Powell, derivative-free, only if Newton cannot improve.
     res0 = optimize.minimize(f, x0, method="BFGS", options={"gtol": 1e-7, "maxiter": 500})
-    start = res0.x if np.all(np.isfinite(res0.x)) else x0
-    res = optimize.minimize(f, start, method="Powell", options=opts)
-    nfev = res0.nfev + res.nfev
-    best_x, best_f = _canonical_theta(res.x, q), res.fun
+    x = res0.x if np.all(np.isfinite(res0.x)) else x0
+    x, fx, newton_ok, used = _newton(f, x)
+    nfev = res0.nfev + used
+    if not newton_ok:
+        res = optimize.minimize(f, x, method="Powell", options=opts)
+        nfev += res.nfev
+        if res.fun < fx:
+            x, fx = res.x, res.fun
+    best_x, best_f = _canonical_theta(x, q), fx
     # restart from a perturbed optimum: a second search that should not find better
     rng = np.random.default_rng(12345)
     x1 = best_x + rng.normal(0, 0.1, k) * np.maximum(np.abs(best_x), 0.1)
-    res2 = optimize.minimize(f, x1, method="BFGS", options={"gtol": 1e-6, "maxiter": 500})
-    nfev += res2.nfev
-    improvement = best_f - res2.fun
-    if res2.fun < best_f:
-        best_x, best_f = _canonical_theta(res2.x, q), res2.fun
+    x2, f2, ok2, used = _newton(f, x1)
+    nfev += used
+    if not ok2:
+        res2 = optimize.minimize(f, x1, method="BFGS", options={"gtol": 1e-5, "maxiter": 300})
+        nfev += res2.nfev
+        x2, f2 = res2.x, res2.fun
+    improvement = best_f - f2
+    if f2 < best_f:
+        best_x, best_f = _canonical_theta(x2, q), f2
     theta = np.where(diag & (np.abs(best_x) < 1e-10), 0.0, best_x)
     # central-difference gradient at the optimum (one-sided at a zero diagonal)
     g = np.zeros(k)
@@ -411,8 +479,9 @@ def _optimise(cp: CrossProducts, reml: bool) -> tuple[np.ndarray, dict]:
         nfev += 2
     active = diag & (theta == 0)
     free_grad = np.abs(np.where(active & (g > 0), 0.0, g))
-    info = {"method": "BFGS then Powell (unconstrained, sign-symmetric theta), checked by a "
-                      "BFGS restart from a perturbed optimum", "nfev": int(nfev),
+    info = {"method": ("BFGS + Newton" if newton_ok else "BFGS + Newton + Powell")
+                      + " (unconstrained, sign-symmetric theta), checked by a BFGS restart "
+                      "from a perturbed optimum", "nfev": int(nfev),
             "gradient_max_abs": float(np.max(free_grad, initial=0)),
             "restart_improvement": float(max(improvement, 0.0)),
             "deviance": float(f0), "active_bounds": int(active.sum())}
