@@ -30,6 +30,9 @@ LABELS = {
     "valgus_peak": "Peak knee valgum (deg)",
     "knee_variability": "Knee variability (deg)",
     "week": "Week", "time": "Visit",
+    "strength_change": "Change in abductor strength (N/kg)",
+    "pain_vas_change": "Change in pain, VAS (cm)",
+    "function_score_change": "Change in function, LEFS",
 }
 
 
