@@ -96,7 +96,7 @@ def lambda_from_theta(theta: np.ndarray, q: int) -> np.ndarray:
     return lam
 
 
-def _solve_parts_small(theta, cp: CrossProducts):
+def _solve_parts_small(theta, cp: CrossProducts, blocks: bool = True):
     """Closed-form q = 1 or 2 version of :func:`_solve_parts` (element-wise arrays).
 
     numpy's batched Cholesky and solve loop over the (m, q, q) blocks one by one; writing the
@@ -110,6 +110,10 @@ def _solve_parts_small(theta, cp: CrossProducts):
         s1x = (t0[..., None] * ZX[..., 0, :]) / l11[..., None]
         s1y = t0 * Zy[..., 0] / l11
         logdet = 2 * np.log(l11).sum(axis=-1)
+        RXtRX = cp.XtX - np.einsum("...ma,...mb->...ab", s1x, s1x)
+        Xty_adj = cp.Xty - np.einsum("...ma,...m->...a", s1x, s1y)
+        if not blocks:
+            return None, None, None, (s1y * s1y).sum(axis=-1), logdet, RXtRX, Xty_adj
         RZX, cu = s1x[..., None, :], s1y[..., None]
         L = l11[..., None, None]
     else:
@@ -130,12 +134,17 @@ def _solve_parts_small(theta, cp: CrossProducts):
         w2y = t2 * Zy[..., 1]
         s1y = w1y / l11
         s2y = (w2y - l21 * s1y) / l22
+        RXtRX = (cp.XtX - np.einsum("...ma,...mb->...ab", s1x, s1x)
+                 - np.einsum("...ma,...mb->...ab", s2x, s2x))
+        Xty_adj = (cp.Xty - np.einsum("...ma,...m->...a", s1x, s1y)
+                   - np.einsum("...ma,...m->...a", s2x, s2y))
+        if not blocks:
+            cucu = (s1y * s1y + s2y * s2y).sum(axis=-1)
+            return None, None, None, cucu, logdet, RXtRX, Xty_adj
         RZX = np.stack([s1x, s2x], axis=-2)
         cu = np.stack([s1y, s2y], axis=-1)
         zero = np.zeros_like(l11)
         L = np.stack([np.stack([l11, zero], -1), np.stack([l21, l22], -1)], -2)
-    RXtRX = cp.XtX - np.einsum("...mqa,...mqb->...ab", RZX, RZX)
-    Xty_adj = cp.Xty - np.einsum("...mqa,...mq->...a", RZX, cu)
     return lambda_from_theta(theta, q), L, RZX, cu, logdet, RXtRX, Xty_adj
 
 
@@ -158,9 +167,14 @@ def _solve_parts(theta, cp: CrossProducts):
 
 def profiled_deviance(theta, cp: CrossProducts, reml: bool = True, full: bool = False):
     """lme4's profiled deviance (-2 log-likelihood, or REML criterion) at ``theta``."""
-    lam, L, RZX, cu, logdet_L, RXtRX, Xty_adj = _solve_parts(theta, cp)
+    if cp.q <= 2 and not full:
+        lam = L = RZX = cu = None
+        _, _, _, cucu, logdet_L, RXtRX, Xty_adj = _solve_parts_small(theta, cp, blocks=False)
+    else:
+        lam, L, RZX, cu, logdet_L, RXtRX, Xty_adj = _solve_parts(theta, cp)
+        cucu = np.einsum("...mq,...mq->...", cu, cu)
     beta = np.linalg.solve(RXtRX, Xty_adj[..., None])[..., 0]
-    pwrss = cp.yty - np.einsum("...mq,...mq->...", cu, cu) - np.einsum("...a,...a->...", beta, Xty_adj)
+    pwrss = cp.yty - cucu - np.einsum("...a,...a->...", beta, Xty_adj)
     n, p = cp.n, cp.p
     if reml:
         logdet_X = np.linalg.slogdet(RXtRX)[1]
