@@ -20,8 +20,8 @@ report: $(STAMP)
 	$(BIN)/hipstats report --out reports
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
 	$(BIN)/hipstats report --check --quiet --out reports
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
