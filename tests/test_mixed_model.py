@@ -98,7 +98,7 @@ def test_singular_fit_is_flagged_and_warned():
 def test_optimizer_info_and_predict():
     fit = _fit("sleep_slope_reml", "satterthwaite")
     info = fit.optimizer_info
-    assert fit.converged and info["restart_improvement"] < 1e-6 and info["nfev"] > 0
+    assert fit.converged and info["scaled_gradient_max"] < 2e-3 and info["ngev"] > 0
     assert fit.theta == pytest.approx(R["sleep_slope_reml"]["theta"], rel=1e-4)  # as variance components
     d = DATA["sleep"]
     pop = fit.predict(d, include_random=False)
@@ -129,7 +129,7 @@ def test_errors_are_clear():
 
 
 def test_batched_kernel_matches_single():
-    from hipstats.stats.mixed import cross_products, profiled_deviance
+    from hipstats.stats.lmm.kernel import cross_products, profiled_deviance
 
     d = DATA["sleep"]
     X = np.column_stack([np.ones(len(d)), d["Days"]])
@@ -137,7 +137,7 @@ def test_batched_kernel_matches_single():
     codes = pd.factorize(d["Subject"], sort=True)[0]
     cp1 = cross_products(X, Z, d["Reaction"].to_numpy(float), codes)
     cp2 = cross_products(X, Z, (d["Reaction"] * 1.1).to_numpy(float), codes)
-    from hipstats.stats.mixed import CrossProducts
+    from hipstats.stats.lmm.kernel import CrossProducts
 
     batch = CrossProducts(*(np.stack([getattr(cp1, f), getattr(cp2, f)]) for f in
                             ("ZtZ", "ZtX", "Zty", "XtX", "Xty", "yty")), cp1.n, cp1.p, cp1.q)

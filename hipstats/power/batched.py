@@ -1,7 +1,7 @@
 """Analyses of many simulated data sets at once (no Python loop over data sets).
 
 * :func:`lmm_slope_test` fits ``y ~ x + week + (1 + week | subject)`` by REML for a whole
-  batch with the engine of :mod:`hipstats.stats.mixed` itself (its per-subject
+  batch with the engine of :mod:`hipstats.stats.lmm.kernel` itself (its per-subject
   cross-products and closed-form 2 x 2 deviance broadcast over a leading batch axis),
   minimised by a lockstep Nelder-Mead over
   the batch (every iteration evaluates all data sets' candidates in one call), followed by
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-from hipstats.stats.mixed import CrossProducts, profiled_deviance
+from hipstats.stats.lmm.kernel import CrossProducts, profiled_deviance
 
 __all__ = ["lmm_slope_test", "ancova_test", "ttest_post", "rm_corr_test", "nelder_mead_batch"]
 

@@ -8,7 +8,7 @@ ANCOVA).
 module                      holds
 ==========================  =======================================================
 ``correlation``             ``timepoint_corr``, ``rm_corr``
-``mixed``                   ``mixed_model``: lme4-style engine, Satterthwaite, Kenward-Roger
+``lmm``                     ``mixed_model``, ``select_random``: lme4-style engine, lmerTest/pbkrtest df
 ``anova``                   ``mixed_anova`` (afex defaults: type III, GG correction)
 ``change``                  ``paired_change``, ``ancova``, ``responders``
 ``crosslag``                ``cross_lagged``
@@ -25,7 +25,7 @@ import importlib
 
 _EXPORTS = {
     "timepoint_corr": "correlation", "rm_corr": "correlation",
-    "mixed_model": "mixed", "MixedModelResult": "mixed",
+    "mixed_model": "lmm", "MixedModelResult": "lmm", "select_random": "lmm",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
     "cross_lagged": "crosslag", "limb_long": "limb",

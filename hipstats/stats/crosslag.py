@@ -189,7 +189,7 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
     >>> list(res["role"].unique())
     ['cross-lagged', 'autoregressive', 'between-person']
     """
-    from hipstats.stats.mixed import mixed_model
+    from hipstats.stats.lmm import mixed_model
 
     check_columns(data, x=x, y=y, time=time, subject=subject)
     check_numeric(data, [x, y])

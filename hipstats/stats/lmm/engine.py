@@ -1,0 +1,566 @@
+"""The single-fit LMM engine: model frame, per-subject blocks, profiled deviance with its
+analytic gradient, and the optimiser with lme4's convergence test.
+
+Model
+-----
+One grouping factor (the subject) with q random effects (intercept and slopes), as lme4's
+``(1 + slope | subject)``; ``correlated=False`` gives ``(1 + slope || subject)`` (a diagonal
+relative covariance factor). Optionally a second level nested in the subject
+(``(1 | subject:limb)``): then each subject's block holds its own q effects plus one
+intercept per nested unit, and the relative covariance factor is block diagonal with the
+same Lambda for every subject (see :class:`ThetaMap`).
+
+Per-subject blocks, stored subject-LAST ("structure of arrays": ``A[a, b, i]`` is
+``(Z_i'Z_i)[a, b]``) so that every q x q operation is a handful of vector operations over
+all subjects (numpy's batched linear algebra loops over tiny matrices in C one at a time;
+the element-wise form was measured about 10x faster at 20,000 subjects):
+
+    A = Z_i'Z_i (r, r, m),  ZX = Z_i'X_i (r, p, m),  Zy = Z_i'y_i (r, m),  X'X, X'y, y'y
+
+where r is the size of a subject's random-effects block (q, plus nested units).
+
+Profiled deviance (Bates et al. 2015, eqs. 34 and 41), with M_i = Lambda'A_i Lambda + I:
+
+    REML:  log|M| + log|RX'RX| + (n - p) (1 + log(2 pi pwrss / (n - p)))
+    ML:    log|M| + n (1 + log(2 pi pwrss / n))
+
+and its exact gradient with respect to each free entry theta_k = Lambda[a_k, b_k]:
+
+    d log|M|     = 2 sum_i (A_i Lambda M_i^-1)[a_k, b_k]
+    d pwrss      = -2 sum_i (Z_i'r_i)[a_k] u_i[b_k]           (envelope theorem)
+    d log|RX'RX| = -2 (sum_i W_i C W_i' Lambda)[a_k, b_k],    W_i = Z_i'V_i^-1 X_i, C = (RX'RX)^-1
+
+(u_i the spherical conditional modes, r_i the residuals). The same quantities give the
+exact Jacobian of vcov(beta) = sigma^2 C used by the Satterthwaite df
+(:mod:`hipstats.stats.lmm.ddf`).
+
+Optimiser
+---------
+Damped Newton on the free theta with the analytic gradient and a Hessian from forward
+differences of that gradient (k extra gradient evaluations for k parameters), eigenvalues
+made positive (so every step descends), backtracking line search, from lme4's start
+theta = (1, 0, 1, ...). Lambda enters the deviance only through Lambda Lambda', which is
+unchanged when a column of Lambda changes sign, so the search needs no bounds; diagonals
+are made non-negative afterwards, as lme4 reports them. Convergence is lme4's test
+(``checkConv``): the Newton-scaled gradient ``solve(chol(H), g)`` (or the raw gradient where
+smaller) below 2e-3, with H from central differences of the analytic gradient; a variance
+at 0 is a constrained optimum, reported as singular, and its direction is left out of the
+test (boundary-aware).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hipstats.errors import AnalysisError
+
+__all__ = ["formula_variables", "model_frame", "Blocks", "blocks", "ThetaMap", "evaluate",
+           "optimise", "chol_soa"]
+
+
+# ------------------------------------------------------------------------ model frame
+def _names_in_code(code: str) -> list[tuple[str, bool]]:
+    """(name, inside C()) for the variables one patsy factor's code uses, found by parsing
+    the code (never evaluating it). ``np.log(strength)`` -> [("np", False),
+    ("strength", False)]; ``C(week)`` -> [("C", False), ("week", True)];
+    ``Q("odd name")`` -> [("odd name", False)]."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError:
+        return []
+    out = []
+
+    def visit(node, in_c):
+        if isinstance(node, ast.Name):
+            out.append((node.id, in_c))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if (node.func.id == "Q" and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)):
+                out.append((node.args[0].value, in_c))
+                return
+            if node.func.id == "C" and node.args:
+                visit(node.func, in_c)
+                visit(node.args[0], True)
+                for a in node.args[1:] + [k.value for k in node.keywords]:
+                    visit(a, in_c)
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_c)
+
+    visit(tree, False)
+    return out
+
+
+def formula_variables(formula: str, columns) -> tuple[list[str], list[str]]:
+    """(outcome columns, predictor columns) of a patsy formula, from its parsed terms.
+
+    Columns are matched by whole names found in the formula's expressions (never by
+    substring: ``strength_uninvolved`` does not use ``strength``).
+
+    Examples
+    --------
+    >>> formula_variables("y ~ strength_uninvolved + C(week)", ["y", "strength", "strength_uninvolved", "week"])
+    (['y'], ['strength_uninvolved', 'week'])
+    """
+    lhs, rhs, _ = _formula_variables(formula, columns)
+    return lhs, rhs
+
+
+def _formula_variables(formula: str, columns):
+    import patsy
+
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except Exception as exc:
+        raise AnalysisError(f"cannot parse formula {formula!r}: {exc}".split("\n")[0]) from None
+    cols = {c for c in columns if isinstance(c, str)}
+    bare: set[str] = set()
+
+    def collect(termlist):
+        found = []
+        for term in termlist:
+            for factor in term.factors:
+                for name, in_c in _names_in_code(factor.code):
+                    if name in cols:
+                        if not in_c:
+                            bare.add(name)
+                        if name not in found:
+                            found.append(name)
+        return found
+
+    lhs = collect(desc.lhs_termlist)
+    rhs = [c for c in collect(desc.rhs_termlist) if c not in lhs]
+    if not desc.lhs_termlist:
+        raise AnalysisError("formula needs an outcome: 'y ~ x'")
+    return lhs, rhs, bare
+
+
+def _text_values(s: pd.Series) -> list:
+    """The first distinct values of ``s`` that are not numbers (for messages)."""
+    vals = s.dropna()
+    bad = vals[pd.to_numeric(vals, errors="coerce").isna()]
+    return list(pd.unique(bad.astype(str)))[:3]
+
+
+def check_model_columns(d: pd.DataFrame, outcome: list[str], predictors: list[str],
+                        bare_predictors: set[str]) -> None:
+    """Reject text where numbers are expected.
+
+    The outcome must be numeric. A predictor held as text is fitted as a categorical factor
+    (as R does) only when none of its values is a number; a text column mixing numbers and
+    words (``"12.5"`` and ``"-"``) or holding numbers as text is rejected, naming the column
+    and the first offending values, because fitting it as a factor would be silently wrong.
+    """
+    for c in outcome:
+        s = d[c]
+        if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+            bad = _text_values(s)
+            raise AnalysisError(
+                f"outcome column {c!r} must be numeric; it holds text"
+                + (f" such as {bad}" if bad else f" (dtype {s.dtype})")
+                + ": convert it (declare missing-value codes when loading)")
+    for c in predictors:
+        s = d[c]
+        if c not in bare_predictors:
+            continue    # used inside C(): a factor whatever its labels look like
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        vals = s.dropna().astype(str)
+        numeric = pd.to_numeric(vals, errors="coerce").notna()
+        if numeric.any():
+            words = list(pd.unique(vals[~numeric]))[:3]
+            nums = list(pd.unique(vals[numeric]))[:3]
+            raise AnalysisError(
+                f"predictor column {c!r} holds numbers as text ({nums}"
+                + (f", mixed with {words}" if words else "") + "); convert it to numbers "
+                "(or wrap it in C() after converting, to fit it as a factor)")
+
+
+def model_frame(data: pd.DataFrame, formula: str, subject: str, slopes: list[str],
+                nested: str | None = None):
+    """Rows used by the model, the patsy matrices, Z and the excluded rows with reasons.
+
+    Only the formula's own variables (and subject, slopes, nested) decide which rows are
+    complete; a row missing any of them is excluded and listed with the columns missing.
+    """
+    import patsy
+
+    lhs, rhs, bare = _formula_variables(formula, data.columns)
+    extra = [c for c in slopes if c not in rhs]
+    used = list(dict.fromkeys(lhs + rhs + extra + [subject] + ([nested] if nested else [])))
+    check_model_columns(data, lhs, rhs + extra,
+                        bare | set(extra))
+    keep = data[used].notna().all(axis=1).to_numpy()
+    d = data.loc[keep]
+    if len(d) == 0:
+        raise AnalysisError("no complete rows for the model variables " + ", ".join(used))
+    try:
+        y, X = patsy.dmatrices(formula, d, return_type="dataframe", NA_action="raise",
+                               eval_env=0)
+    except patsy.PatsyError as exc:
+        raise AnalysisError(f"formula {formula!r}: {exc}".split("\n")[0]) from None
+    if y.shape[1] != 1:
+        raise AnalysisError(f"formula {formula!r}: the outcome must be one numeric column")
+    miss = data.loc[~keep, used].isna()
+    excluded = pd.DataFrame({"row": data.index[~keep],
+                             subject: data.loc[~keep, subject].to_numpy(),
+                             "reason": ["missing " + ", ".join(c for c in used if r[c])
+                                        for r in miss.to_dict("records")]})
+    for c in slopes:
+        if not pd.api.types.is_numeric_dtype(d[c]):
+            raise AnalysisError(f"random slope {c!r} must be numeric")
+    Z = np.column_stack([np.ones(len(d))] + [d[c].to_numpy(float) for c in slopes])
+    return y, X, Z, d, excluded.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------- blocks
+@dataclass
+class Blocks:
+    """Per-subject cross-products, subject-last (see the module docstring)."""
+
+    A: np.ndarray    # (r, r, m)
+    ZX: np.ndarray   # (r, p, m)
+    Zy: np.ndarray   # (r, m)
+    XtX: np.ndarray  # (p, p)
+    Xty: np.ndarray  # (p,)
+    yty: float
+    n: int
+    p: int
+    m: int
+
+
+def blocks(X: np.ndarray, Zfull: np.ndarray, y: np.ndarray, codes: np.ndarray, m: int) -> Blocks:
+    """Blocks from row-level X (n, p), the row's random-effects columns within its subject's
+    block Zfull (n, r) and subject codes 0..m-1 (sorted segment sums, no ``np.add.at``)."""
+    from hipstats.stats.lmm.kernel import segment_sum
+
+    n, p = X.shape
+    r = Zfull.shape[1]
+    A = segment_sum((Zfull[:, :, None] * Zfull[:, None, :]).reshape(n, r * r), codes, m)
+    ZX = segment_sum((Zfull[:, :, None] * X[:, None, :]).reshape(n, r * p), codes, m)
+    Zy = segment_sum(Zfull * y[:, None], codes, m)
+    return Blocks(A=np.ascontiguousarray(A.T.reshape(r, r, m)),
+                  ZX=np.ascontiguousarray(ZX.T.reshape(r, p, m)),
+                  Zy=np.ascontiguousarray(Zy.T), XtX=X.T @ X, Xty=X.T @ y, yty=float(y @ y),
+                  n=n, p=p, m=m)
+
+
+# ------------------------------------------------------------------------- theta
+class ThetaMap:
+    """Which entries of the subject block's relative covariance factor are free.
+
+    ``q`` subject-level effects (lower triangle, lme4's column order; only the diagonal when
+    ``correlated`` is False) and, with ``n_nested`` nested units per block, one more free
+    value shared by every nested unit's intercept (diagonal entries q, q+1, ...).
+    """
+
+    def __init__(self, q: int, correlated: bool = True, n_nested: int = 0):
+        self.q, self.correlated, self.n_nested = q, correlated, n_nested
+        self.r = q + n_nested
+        pos = []
+        for j in range(q):
+            for i in range(j, q):
+                if correlated or i == j:
+                    pos.append([(i, j)])
+        if n_nested:
+            pos.append([(q + t, q + t) for t in range(n_nested)])
+        self.positions = pos                  # theta_k -> list of (row, col) it fills
+        self.k = len(pos)
+        self.diag = np.array([all(i == j for i, j in ps) for ps in pos])
+
+    def lam(self, theta: np.ndarray) -> np.ndarray:
+        lam = np.zeros((self.r, self.r))
+        for t, ps in zip(theta, self.positions):
+            for i, j in ps:
+                lam[i, j] = t
+        return lam
+
+    def start(self) -> np.ndarray:
+        return np.where(self.diag, 1.0, 0.0)
+
+    def canonical(self, theta: np.ndarray) -> np.ndarray:
+        """Flip the sign of every Lambda column with a negative diagonal (same Lambda
+        Lambda', same deviance), so diagonals are >= 0 as lme4 reports them."""
+        lam = self.lam(theta)
+        signs = np.where(np.diag(lam) < 0, -1.0, 1.0)
+        lam = lam * signs[None, :]
+        return np.array([lam[ps[0]] for ps in self.positions])
+
+    def lme4_theta(self, theta: np.ndarray) -> np.ndarray:
+        """theta in lme4's full lower-triangle order of the subject-level q x q factor
+        (zeros where ``correlated`` is False), followed by the nested value."""
+        lam = self.lam(theta)
+        full = [lam[i, j] for j in range(self.q) for i in range(j, self.q)]
+        if self.correlated:
+            full = [lam[i, j] for j in range(self.q) for i in range(j, self.q)]
+        return np.array(full + ([lam[self.q, self.q]] if self.n_nested else []))
+
+
+# ------------------------------------------------------------------------- algebra
+def chol_soa(M: np.ndarray) -> np.ndarray:
+    """Cholesky factors of every (r, r) matrix M[:, :, i] (subject-last)."""
+    r = M.shape[0]
+    L = np.zeros_like(M)
+    for j in range(r):
+        s = M[j, j] - sum(L[j, t] * L[j, t] for t in range(j))
+        L[j, j] = np.sqrt(s)
+        for i in range(j + 1, r):
+            L[i, j] = (M[i, j] - sum(L[i, t] * L[j, t] for t in range(j))) / L[j, j]
+    return L
+
+
+def _inv_lower_soa(L: np.ndarray) -> np.ndarray:
+    r = L.shape[0]
+    Li = np.zeros_like(L)
+    for j in range(r):
+        Li[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, r):
+            Li[i, j] = -sum(L[i, t] * Li[t, j] for t in range(j, i)) / L[i, i]
+    return Li
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(r, s, m) @ (s, t, m) -> (r, t, m): per-subject products. einsum on this layout was
+    measured 10x faster than broadcasting and 8x faster than numpy's stacked matmul on the
+    subject-first layout (20,000 subjects, r = 2, p = 4)."""
+    return np.einsum("ism,sjm->ijm", a, b)
+
+
+def _mv(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(r, s, m) @ (s, m) -> (r, m) per subject."""
+    return np.einsum("ism,sm->im", a, v)
+
+
+def _lt(lam: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """lam' X for a constant (r, r) lam and X (r, ...)."""
+    if X.ndim == 2:
+        return np.einsum("ai,am->im", lam, X)
+    return np.einsum("ai,apm->ipm", lam, X)
+
+
+def _sum_outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum over subjects and the first axis of a[i]' b[i]: (r, p, m), (r, t, m) -> (p, t)."""
+    return np.matmul(a, b.transpose(0, 2, 1)).sum(axis=0)
+
+
+@dataclass
+class Eval:
+    dev: float
+    grad: np.ndarray | None
+    beta: np.ndarray
+    pwrss: float
+    RXtRX: np.ndarray
+    logdet_M: float
+    logdet_RX: float
+    parts: dict
+
+
+def evaluate(theta: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool = True,
+             grad: bool = True, keep: bool = False) -> Eval:
+    """Profiled deviance at ``theta`` and (``grad``) its exact gradient."""
+    lam = tmap.lam(np.asarray(theta, float))
+    r, p = tmap.r, B.p
+    LA = _lt(lam, B.A)                                     # Lambda'A      (r, r, m)
+    AL = LA.transpose(1, 0, 2)                             # A Lambda (A symmetric)
+    M = np.einsum("iam,aj->ijm", LA, lam)                  # Lambda'A Lambda
+    for i in range(r):
+        M[i, i] += 1.0
+    L = chol_soa(M)
+    logdet_M = 2.0 * float(sum(np.log(L[i, i]).sum() for i in range(r)))
+    Li = _inv_lower_soa(L)
+    Minv = _mm(Li.transpose(1, 0, 2), Li)                  # L^-T L^-1
+    LZX = _lt(lam, B.ZX)                                   # Lambda'Z'X    (r, p, m)
+    LZy = _lt(lam, B.Zy)                                   # Lambda'Z'y    (r, m)
+    T = _mm(Minv, LZX)                                     # M^-1 Lambda'Z'X
+    t = _mv(Minv, LZy)
+    RXtRX = B.XtX - _sum_outer(LZX, T)
+    Xty_adj = B.Xty - np.matmul(T, LZy[:, :, None])[:, :, 0].sum(axis=0)
+    cucu = float((LZy * t).sum())
+    try:
+        C = np.linalg.inv(RXtRX)
+    except np.linalg.LinAlgError:
+        raise AnalysisError("fixed-effects design is rank-deficient given the random "
+                            "effects") from None
+    beta = C @ Xty_adj
+    pwrss = float(B.yty - cucu - beta @ Xty_adj)
+    n = B.n
+    sign, logdet_RX = np.linalg.slogdet(RXtRX)
+    if pwrss <= 0 or sign <= 0:
+        return Eval(np.inf, None, beta, pwrss, RXtRX, logdet_M, float(logdet_RX), {})
+    if reml:
+        dev = logdet_M + logdet_RX + (n - p) * (1 + np.log(2 * np.pi * pwrss / (n - p)))
+    else:
+        dev = logdet_M + n * (1 + np.log(2 * np.pi * pwrss / n))
+    g = None
+    parts = {}
+    if grad or keep:
+        u = t - np.tensordot(beta, T, axes=(0, 1))                       # (r, m)
+        Zr = B.Zy - np.tensordot(beta, B.ZX, axes=(0, 1)) - _mv(AL, u)
+        W = B.ZX - _mm(AL, T)                                           # Z'V^-1 X (r, p, m)
+        parts = {"lam": lam, "L": L, "Minv": Minv, "u": u, "Zr": Zr, "W": W, "C": C,
+                 "AL": AL}
+    if grad:
+        G1 = _sum_outer(AL.transpose(1, 0, 2), Minv.transpose(1, 0, 2))    # sum A Lambda M^-1
+        G2 = Zr @ u.T
+        dlogM = 2 * G1
+        dpw = -2 * G2
+        if reml:
+            WC = np.einsum("apm,pq->aqm", W, C)                            # (r, p, m)
+            G3 = _sum_outer(WC.transpose(1, 0, 2), W.transpose(1, 0, 2))  # sum W C W'
+            dlogRX = -2 * (G3 @ lam)
+            full = dlogM + dlogRX + (n - p) * dpw / pwrss
+        else:
+            full = dlogM + n * dpw / pwrss
+        g = np.array([sum(full[i, j] for i, j in ps) for ps in tmap.positions])
+        parts.update({"dlogM": dlogM, "dpw": dpw} | ({"dlogRX": dlogRX} if reml else {}))
+    return Eval(float(dev), g, beta, pwrss, RXtRX, logdet_M, float(logdet_RX), parts)
+
+
+# ------------------------------------------------------------------------- optimiser
+def _fd_hessian(gfun, x: np.ndarray, central: bool = True, rel: float = 1e-5) -> np.ndarray:
+    """Hessian from differences of an exact gradient (symmetrised)."""
+    k = len(x)
+    H = np.zeros((k, k))
+    g0 = None if central else gfun(x)
+    for i in range(k):
+        h = rel * max(abs(x[i]), 0.1)
+        e = np.zeros(k)
+        e[i] = h
+        if central:
+            H[i] = (gfun(x + e) - gfun(x - e)) / (2 * h)
+        else:
+            H[i] = (gfun(x + e) - g0) / h
+    return (H + H.T) / 2
+
+
+def devfun_vp_grad(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) -> np.ndarray:
+    """Exact gradient of lmerTest's ``devfun_vp`` (the deviance at theta and sigma, not
+    profiled over sigma) with respect to (theta, sigma)."""
+    theta, sigma = varpar[:-1], float(varpar[-1])
+    e = evaluate(theta, B, tmap, reml, grad=True)
+    P = e.parts
+    full = P["dlogM"] + P["dpw"] / (sigma * sigma) + (P["dlogRX"] if reml else 0.0)
+    g_theta = np.array([sum(full[i, j] for i, j in ps) for ps in tmap.positions])
+    g_sigma = -2 * e.pwrss / sigma ** 3 + 2 * (B.n - (B.p if reml else 0)) / sigma
+    return np.append(g_theta, g_sigma)
+
+
+def devfun_vp_hessian(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) -> np.ndarray:
+    """Hessian of ``devfun_vp`` by central differences of its exact gradient (relative step
+    1e-4: truncation error ~1e-8 relative, rounding ~1e-10; measured to move Satterthwaite df
+    by < 1e-7 between steps 1e-3 and 1e-5)."""
+    return _fd_hessian(lambda v: devfun_vp_grad(v, B, tmap, reml), np.asarray(varpar, float),
+                       central=True, rel=1e-4)
+
+
+def _newton_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """-H^-1 g with H's eigenvalues made positive (a descent direction even off-convex)."""
+    w, V = np.linalg.eigh(H)
+    scale = max(float(np.max(np.abs(w))), 1e-12)
+    w = np.maximum(np.abs(w), 1e-8 * scale)
+    return -(V @ ((V.T @ g) / w))
+
+
+def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None = None,
+             max_iter: int = 200) -> tuple[np.ndarray, dict]:
+    """Minimise the profiled deviance over the free theta; see the module docstring.
+
+    Quasi-Newton: the first Hessian from forward differences of the exact gradient, then
+    BFGS updates (a fresh difference Hessian whenever a step fails), to a Newton decrement
+    below 1e-13 of the deviance (its rounding level). Then lme4's convergence test with the Hessian of the
+    profiled deviance, obtained as the Schur complement of ``devfun_vp``'s Hessian in
+    (theta, sigma) (the same matrix the Satterthwaite df need, returned as
+    ``info["hessian_vp"]``).
+
+    Returns the canonical theta (diagonals >= 0) and a dict with ``ngev`` (gradient
+    evaluations), ``iterations``, ``deviance``, ``gradient``, ``scaled_gradient_max``,
+    ``boundary`` (theta indices of variances at 0), ``converged``, ``hessian_vp``, ``sigma``.
+    """
+    counts = {"g": 0}
+
+    def fg(x):
+        counts["g"] += 1
+        e = evaluate(x, B, tmap, reml, grad=True)
+        return e.dev, e.grad
+
+    x = tmap.start() if x0 is None else np.asarray(x0, float).copy()
+    fx, gx = fg(x)
+    if not np.isfinite(fx):
+        raise AnalysisError("the deviance is not finite at the start values")
+
+    def fresh_hessian(x, gx):
+        counts["g"] += len(x)
+        return _fd_hessian(lambda v: evaluate(v, B, tmap, reml, grad=True).grad, x,
+                           central=False)
+
+    H = fresh_hessian(x, gx)
+    it, done = 0, False
+    for it in range(1, max_iter + 1):
+        step = _newton_step(H, gx)
+        decrement = float(-(gx @ step))
+        tol = 1e-13 * max(1.0, abs(fx))
+        if decrement < tol:
+            done = True
+            break
+        t, ok = 1.0, False
+        for _ in range(40):
+            fn, gn = fg(x + t * step)
+            if np.isfinite(fn) and (fn <= fx - 1e-4 * t * decrement
+                                    or (fn < fx and t < 1e-3)):
+                ok = True
+                break
+            t /= 2
+        if not ok:
+            if decrement < 1e2 * tol:   # no further progress possible at rounding level
+                done = True
+                break
+            H = fresh_hessian(x, gx)       # BFGS model went stale: start it afresh
+            continue
+        s_, y_ = t * step, gn - gx
+        x, fx, gx = x + s_, fn, gn
+        sy = float(s_ @ y_)
+        if sy > 1e-12 * float(np.linalg.norm(s_) * np.linalg.norm(y_)):
+            Hs = H @ s_
+            H = H + np.outer(y_, y_) / sy - np.outer(Hs, Hs) / float(s_ @ Hs)
+    theta = tmap.canonical(x)
+    # a variance (diagonal) at zero is a constrained optimum: fix it at exactly 0
+    boundary = [k for k in range(tmap.k) if tmap.diag[k] and abs(theta[k]) < 1e-6]
+    if boundary:
+        th0 = theta.copy()
+        th0[boundary] = 0.0
+        f0 = evaluate(th0, B, tmap, reml, grad=False).dev
+        if f0 <= fx + 1e-9 * max(1.0, abs(fx)):
+            theta = th0
+        else:
+            boundary = []
+    e = evaluate(theta, B, tmap, reml, grad=True)
+    fx, gx = e.dev, e.grad
+    sigma = float(np.sqrt(e.pwrss / (B.n - B.p if reml else B.n)))
+    varpar = np.append(theta, sigma)
+    Hvp = devfun_vp_hessian(varpar, B, tmap, reml)
+    counts["g"] += 2 * len(varpar)
+    # profiled Hessian = Schur complement of the sigma block (sigma is at its optimum)
+    Hp = Hvp[:-1, :-1] - np.outer(Hvp[:-1, -1], Hvp[-1, :-1]) / Hvp[-1, -1]
+    free = [k for k in range(tmap.k) if k not in boundary]
+    scaled_max = 0.0
+    if free:
+        gf = gx[free]
+        try:
+            Rc = np.linalg.cholesky(Hp[np.ix_(free, free)])
+            sc = np.linalg.solve(Rc, gf)
+            scaled_max = float(np.max(np.minimum(np.abs(sc), np.abs(gf))))
+        except np.linalg.LinAlgError:   # not positive definite: judge the raw gradient
+            scaled_max = float(np.max(np.abs(gf)))
+    converged = bool(scaled_max < 2e-3)
+    info = {"method": "quasi-Newton (exact gradient; difference Hessian, BFGS updates)",
+            "iterations": it, "ngev": counts["g"], "deviance": float(fx),
+            "gradient": [float(v) for v in gx], "scaled_gradient_max": scaled_max,
+            "newton_finished": bool(done), "boundary": [int(b) for b in boundary],
+            "converged": converged, "hessian_vp": Hvp, "sigma": sigma}
+    return theta, info
