@@ -8,7 +8,7 @@ Var(l'beta) = l' vcov(varpar) l, the df of one contrast is 2 Var^2 / (grad' A gr
 the Jacobian of vcov(beta) = sigma^2 (RX'RX)^-1 is exact (closed form from the engine's
 per-subject blocks, :func:`vcov_jacobian`), and H comes from central differences of the
 exact gradient of ``devfun_vp`` (lmerTest differentiates the deviance twice numerically;
-a difference of an exact gradient is step-size independent to about 1e-7, tested).
+a difference of an exact gradient is step-size independent to about 1e-6, tested).
 
 Kenward-Roger (Kenward & Roger 1997; Halekoh & Hojsgaard 2014): pbkrtest's ``vcovAdj``
 (adjusted covariance of beta) and ``Lb_ddf``, REML fits only, as lmerTest requires.

@@ -454,7 +454,7 @@ def devfun_vp_grad(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) ->
 def devfun_vp_hessian(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) -> np.ndarray:
     """Hessian of ``devfun_vp`` by central differences of its exact gradient (relative step
     1e-4: O(h^2) truncation; on Oxboys with three random effects the Satterthwaite df move
-    by < 1e-7 relative between steps 1e-4 and 1e-5, tested)."""
+    by < 1e-6 relative between steps 1e-4 and 1e-5, tested)."""
     return _fd_hessian(lambda v: devfun_vp_grad(v, B, tmap, reml), np.asarray(varpar, float),
                        central=True, rel=1e-4)
 
