@@ -37,7 +37,7 @@ _EXPORTS = {
     "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",
     "meta_analysis": "hipstats.stats", "effect_from_summary": "hipstats.stats",
-    "limb_long": "hipstats.stats",
+    "limb_long": "hipstats.stats", "within_between": "hipstats.stats",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

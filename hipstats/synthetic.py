@@ -57,11 +57,22 @@ CALIBRATION = {
          "source": "assumed (coefficient of variation about 15-20%)"},
         {"quantity": "visit-to-visit measurement SD of strength (N/kg)", "value": 0.2,
          "status": "assumption", "source": "assumed (hand-held dynamometer ICC about 0.9)"},
+        {"quantity": "SD of each limb's own strength level within a subject (N/kg)",
+         "value": 0.25, "status": "assumption",
+         "source": "assumed (the two limbs of one patient differ beyond measurement error; "
+                   "gives a non-zero subject:limb variance)"},
+        {"quantity": "between-subject SD of the LEFS gain (points/week)", "value": 1.0,
+         "status": "assumption",
+         "source": "assumed (patients recover at different rates; gives a non-zero random "
+                   "week slope)"},
+        {"quantity": "within-subject residual SD of LEFS (points)", "value": 3.0,
+         "status": "assumption", "source": "assumed (LEFS test-retest SEM about 3-4 points, "
+                                           "Binkley et al. 1999)"},
         {"quantity": "LEFS baseline mean, gain over 6 weeks (points)", "value": "55, +13",
          "status": "assumption",
          "source": "assumed; the gain exceeds the LEFS MCID of 9 points (Binkley et al. 1999, "
                    "Phys Ther 79:371-383)"},
-        {"quantity": "strength-function correlation at each visit", "value": "about 0.65",
+        {"quantity": "strength-function correlation at each visit", "value": "about 0.8",
          "status": "assumption",
          "source": "Beers et al. 2008 report a significant relation at weeks 2, 4 and 6 "
                    "(n = 16, so r above about 0.50); the exact r is not published"},
@@ -122,12 +133,16 @@ def _program6wk(rng: np.random.Generator, n: int) -> pd.DataFrame:
     side = np.where(rng.random(n) < 0.5, "left", "right")
     u = rng.normal(0, 0.6, n)  # subject strength level
     slope = (_UNINV0 - _INV0) / 6 + rng.normal(0, 0.04, n)
-    inv = _INV0 + u[:, None] + slope[:, None] * weeks + rng.normal(0, 0.2, (n, 4))
-    uninv = _UNINV0 + u[:, None] + 0.02 * weeks + rng.normal(0, 0.2, (n, 4))
+    limb_level = rng.normal(0, 0.25, (n, 2))  # each limb's own level (subject:limb)
+    inv = (_INV0 + u[:, None] + limb_level[:, :1] + slope[:, None] * weeks
+           + rng.normal(0, 0.2, (n, 4)))
+    uninv = (_UNINV0 + u[:, None] + limb_level[:, 1:] + 0.02 * weeks
+             + rng.normal(0, 0.2, (n, 4)))
     mean_s = _INV0 + (_UNINV0 - _INV0) / 6 * weeks
     f_subject = rng.normal(0, 4.0, n)
+    f_slope = rng.normal(0, 1.0, n)  # patients recover at different rates (points/week)
     func = (55 + 13 / 6 * weeks + 11.0 * (inv - mean_s) + f_subject[:, None]
-            + rng.normal(0, 4.5, (n, 4)))
+            + f_slope[:, None] * weeks + rng.normal(0, 3.0, (n, 4)))
     func = np.clip(np.round(func), 0, 80)
     miss = rng.random((n, 4)) < np.array([0.0, 0.04, 0.06, 0.10])
     rows = []

@@ -15,6 +15,7 @@ module                      holds
 ``power_analytic``          ``power_corr``, ``power_ttest`` (pwr's formulas)
 ``meta``                    ``meta_analysis``, ``effect_from_summary`` (metafor's)
 ``limb``                    ``limb_long``: involved/uninvolved limb rows for limb x time models
+``decompose``               ``within_between``: person-mean centring of time-varying covariates
 ``checks``                  argument checks shared by the functions above
 ==========================  =======================================================
 """
@@ -28,7 +29,7 @@ _EXPORTS = {
     "mixed_model": "lmm", "MixedModelResult": "lmm", "select_random": "lmm",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
-    "cross_lagged": "crosslag", "limb_long": "limb",
+    "cross_lagged": "crosslag", "limb_long": "limb", "within_between": "decompose",
     "power_corr": "power_analytic", "power_ttest": "power_analytic",
     "meta_analysis": "meta", "effect_from_summary": "meta",
 }
