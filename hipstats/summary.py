@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 __all__ = ["describe_timepoint_corr", "describe_rm_corr", "describe_cross_lagged",
-           "describe_paired_change", "describe_ancova", "p_text"]
+           "describe_paired_change", "describe_ancova", "describe_within_between",
+           "describe_source", "p_text"]
 
 
 def p_text(p: float) -> str:
@@ -17,17 +18,42 @@ def p_text(p: float) -> str:
     return "p < .001" if p < 0.001 else f"p = {p:.3f}".replace("0.", ".")
 
 
+def _label(v) -> str:
+    """A visit label as people write it: 2, not 2.0."""
+    try:
+        f = float(v)
+        return str(int(f)) if f == int(f) else f"{f:g}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.05) -> str:
+    """Say at which visits y was associated with x, in which direction, with CIs; claim
+    "at each visit" only when every visit's (adjusted) test is below ``alpha``."""
     time = res.columns[0]
     pcol = "pval_adj" if "pval_adj" in res else "pval"
-    parts = []
+    parts, sig, nonsig = [], [], []
     for _, r in res.iterrows():
-        sig = "significant" if r[pcol] < alpha else "not significant"
-        parts.append(f"{time} {r[time]}: r = {r['r']:.2f} (95% CI {r['ci_low']:.2f} to "
-                     f"{r['ci_high']:.2f}, n = {int(r['n'])}, {sig})")
+        lab = f"{time} {_label(r[time])}"
+        (sig if r[pcol] < alpha else nonsig).append(lab)
+        parts.append(f"{lab}: r = {r['r']:.2f} (95% CI {r['ci_low']:.2f} to "
+                     f"{r['ci_high']:.2f}, n = {int(r['n'])}, {p_text(r[pcol])})")
     adj = " after Holm adjustment" if pcol == "pval_adj" else ""
-    return (f"Between subjects, {y} was associated with {x} at each visit{adj}: "
-            + "; ".join(parts) + ". With small samples these intervals are wide.")
+    signs = {("positive" if r > 0 else "negative") for r in res.loc[
+        res[pcol] < alpha, "r"]}
+    direction = f"{signs.pop()}ly " if len(signs) == 1 else ""
+    if sig and not nonsig:
+        head = f"Between subjects, {y} was {direction}associated with {x} at every visit{adj}"
+    elif sig:
+        head = (f"Between subjects, {y} was {direction}associated with {x}{adj} at "
+                f"{_join(sig)}, but not clearly at {_join(nonsig)}")
+    else:
+        head = f"Between subjects, no visit showed a clear association of {y} with {x}{adj}"
+    return head + ": " + "; ".join(parts) + ". With small samples these intervals are wide."
 
 
 def describe_rm_corr(res: pd.DataFrame, x: str, y: str) -> str:
@@ -40,15 +66,44 @@ def describe_rm_corr(res: pd.DataFrame, x: str, y: str) -> str:
 
 
 def describe_cross_lagged(res: pd.DataFrame, alpha: float = 0.05) -> str:
+    """Cross-lagged paths with their direction; always "temporal precedence, not cause"."""
     cl = res[res["role"] == "cross-lagged"]
     parts = []
     for _, r in cl.iterrows():
-        verdict = "predicted" if r["pval"] < alpha else "did not clearly predict"
-        parts.append(f"{r['predictor']} {verdict} {r['outcome']} at the next visit "
-                     f"(standardised {r['std_estimate']:.2f}; estimate {r['estimate']:.2f}, "
-                     f"95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])})")
+        sign = "higher" if r["estimate"] > 0 else "lower"
+        if r["pval"] < alpha:
+            verdict = (f"a higher {r['predictor']} than usual was followed by {sign} "
+                       f"{r['outcome']} at the next visit")
+        else:
+            verdict = (f"{r['predictor']} did not clearly predict {r['outcome']} at the next "
+                       "visit")
+        parts.append(f"{verdict} (standardised {r['std_estimate']:.2f}; estimate "
+                     f"{r['estimate']:.2f}, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
+                     f"{p_text(r['pval'])})")
     return ("Cross-lagged (within-person) analysis: " + "; ".join(parts) + ". This tests "
             "temporal precedence, not cause: unmeasured changes over time can drive both.")
+
+
+def describe_within_between(fit, x: str, y: str, alpha: float = 0.05) -> str:
+    """Plain words for ``y ~ x_within + x_between + ...``: the within-person and the
+    between-person effect of x, each with its direction, CI and p."""
+    out = []
+    for part, who in (("within", f"when a person's {x} was higher than their own average, "
+                                 f"their {y} at that visit was"),
+                      ("between", f"people whose average {x} was higher had an average {y}")):
+        term = f"{x}_{part}"
+        if term not in fit.fixed.index:
+            continue
+        r = fit.fixed.loc[term]
+        direction = "higher" if r["estimate"] > 0 else "lower"
+        clear = "" if r["pval"] < alpha else " (not clearly different from zero)"
+        out.append(f"{who} {direction} by {abs(r['estimate']):.2f} points per unit{clear} "
+                   f"(95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])})")
+    if not out:
+        return ""
+    return ("Within-person effect: " + out[0] + "." + (" Between-person effect: " + out[1] + "."
+            if len(out) > 1 else "") + " The within-person effect is the one a change in a "
+            "patient's own strength speaks to; the between-person effect compares patients.")
 
 
 def describe_paired_change(res: pd.DataFrame, dv: str) -> str:
@@ -66,3 +121,22 @@ def describe_ancova(res: pd.DataFrame, dv: str) -> str:
     return (f"At follow-up, adjusted for baseline {dv}, the difference {r['contrast']} was "
             f"{r['estimate']:.2f} (95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
             f"{p_text(r['pval'])}, n = {int(r['n'])}).")
+
+
+def describe_source(data_path, data: pd.DataFrame) -> str:
+    """One paragraph naming where the data came from: the bundled synthetic example (only
+    then is the word "synthetic" used) or the user's file, with its units and size."""
+    n_sub = data["subject"].nunique() if "subject" in data else len(data)
+    size = f"{len(data)} rows, {n_sub} subjects"
+    if not data_path:
+        return ("Data: the bundled example cohort. These data are **synthetic**, calibrated to "
+                f"published summaries (see `data/datapackage.json`); {size}.")
+    from pathlib import PurePath
+
+    units = data.attrs.get("units") or {}
+    unit_text = ", ".join(f"{k} in {v}" for k, v in sorted(units.items()))
+    assumed = data.attrs.get("unit_assumed") or {}
+    warn = "".join(f" **{k}: no unit was declared; {v} was assumed.**"
+                   for k, v in sorted(assumed.items()))
+    return (f"Data: `{PurePath(str(data_path)).name}`; {size}"
+            + (f"; {unit_text}" if unit_text else "") + "." + warn)

@@ -1,11 +1,181 @@
-"""Publication tables: baseline characteristics (Table 1) and the cohort flow."""
+"""Publication tables: baseline characteristics (Table 1), the cohort flow, and the
+formatting of any result frame for a page (:func:`format_table`).
+
+Presentation lives here, never in :mod:`hipstats.stats` (which returns full precision):
+pages show APA-style rounded numbers, so noise far below reporting precision (another
+machine's floating point) does not change a page; the CSV tables keep full precision.
+"""
 
 from __future__ import annotations
+
+import html
+import re
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["baseline_table", "cohort_flow"]
+__all__ = ["baseline_table", "cohort_flow", "format_table", "fmt_number", "fmt_p",
+           "PublicationTable"]
+
+#: Readable column headers for the result frames of hipstats.stats.
+HEADERS = {
+    "term": "Term", "estimate": "Estimate", "se": "SE", "df": "df", "t": "t",
+    "pval": "p", "pval_adj": "p (adjusted)", "r": "r", "n": "n", "n_obs": "Visits",
+    "n_subjects": "Subjects", "dof": "df", "F": "F", "num_df": "df (num.)",
+    "den_df": "df (den.)", "ges": "Generalised eta\u00b2", "eps": "GG epsilon",
+    "mean_diff": "Mean change", "hedges_g": "Hedges' g", "d_z": "d_z", "group": "Group",
+    "vcov": "Variance", "sdcor": "SD / Corr.", "var1": "Effect", "var2": "With",
+    "std_estimate": "Standardised", "role": "Role", "predictor": "Predictor",
+    "outcome": "Outcome", "contrast": "Contrast", "emmean": "Estimated mean",
+    "sum_sq": "Sum Sq", "mean_sq": "Mean Sq", "week": "Week", "time": "Time",
+    "visit": "Visit", "stage": "Stage", "text": "", "subject": "Subject",
+    "reason": "Reason", "measure": "Measure", "study": "Study", "weight": "Weight (%)",
+}
+_P = re.compile(r"^(pval|p_|p-|p$|pval_)", re.I)
+_DF = {"df", "dof", "num_df", "den_df", "df1", "df2"}
+_COUNT = re.compile(r"^(n|n_.*|count|nobs|.*_n)$")
+
+
+def fmt_p(p) -> str:
+    """APA p-value: ``< .001``, ``.032``, ``1.000``; empty for missing."""
+    if p is None or not np.isfinite(p):
+        return ""
+    if p < 0.001:
+        return "< .001"
+    return f"{p:.3f}".replace("0.", ".", 1) if p < 1 else "1.000"
+
+
+def fmt_number(x, decimals: int | None = None) -> str:
+    """Round for a page: 3 decimals below 1, 2 below 100, 1 above (or ``decimals``).
+
+    Values are first rounded to 8 significant digits, so differences in the last bits of a
+    computation never reach the printed digits except exactly at a rounding boundary."""
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "" if x is None or np.isnan(x) else ("\u221e" if x > 0 else "\u2212\u221e")
+    x = float(f"{float(x):.8g}")
+    if decimals is None:
+        ax = abs(x)
+        decimals = 3 if ax < 1 else 2 if ax < 100 else 1
+    out = f"{x:.{decimals}f}"
+    if float(out) == 0:
+        out = f"{0:.{decimals}f}"
+    return out.replace("-", "\u2212")
+
+
+class PublicationTable:
+    """A formatted table: ``.data`` (strings, no index) and HTML for pages and notebooks."""
+
+    def __init__(self, data: pd.DataFrame, caption: str | None = None,
+                 note: str | None = None, name: str = "table"):
+        self.data, self.caption, self.note = data, caption, note
+        self.name = re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+    def to_html(self) -> str:
+        styler = self.data.style.hide(axis="index").format(escape="html")
+        styler = styler.set_uuid(self.name)
+        if self.caption:
+            styler = styler.set_caption(html.escape(self.caption))
+        body = styler.to_html(exclude_styles=True).replace("<table>", '<table class="hs-table">',
+                                                            1)
+        note = f'<p class="hs-note">{html.escape(self.note)}</p>' if self.note else ""
+        return f'<div class="hs-table-wrap">{body}{note}</div>'
+
+    _repr_html_ = to_html
+
+    def __repr__(self) -> str:
+        head = (self.caption + "\n") if self.caption else ""
+        return head + self.data.to_string(index=False) + (f"\n{self.note}" if self.note else "")
+
+
+def format_table(df: pd.DataFrame, caption: str | None = None, note: str | None = None,
+                 index: bool | str = "auto", rename: dict | None = None,
+                 decimals: dict | None = None, ci: str = "95% CI",
+                 name: str | None = None) -> PublicationTable:
+    """Format a result frame for a page: readable headers, no index, APA numbers.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A tidy result (full precision).
+    caption, note : str, optional
+        Numbered caption ("Table 2. ...") and a note under the table (model, df method,
+        adjustment).
+    index : bool or "auto"
+        Keep the index as the first column ("auto": when it is named or not a RangeIndex).
+    rename : dict, optional
+        Extra header names (``{"strength": "Strength (N/kg)"}``).
+    decimals : dict, optional
+        Fixed decimals per column.
+    ci : str
+        Header of the combined ``[ci_low, ci_high]`` column.
+
+    Returns
+    -------
+    PublicationTable
+        ``.data`` (strings) and ``to_html()`` / ``_repr_html_``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = format_table(pd.DataFrame({"estimate": [0.123456], "ci_low": [0.01],
+    ...                                "ci_high": [0.2], "pval": [0.00002]}))
+    >>> t.data.iloc[0].tolist()
+    ['0.123', '[0.010, 0.200]', '< .001']
+    """
+    d = df.copy()
+    keep_index = (index is True or (index == "auto" and (d.index.name is not None or not
+                  isinstance(d.index, pd.RangeIndex))))
+    if keep_index:
+        d = d.reset_index()
+    decimals = dict(decimals or {})
+    names = {**HEADERS, **(rename or {})}
+    out = {}
+    cols = list(d.columns)
+    # an estimate and its interval share the estimate's decimals, row by row
+    main = next((c for c in ("estimate", "mean_diff", "emmean", "r", "hedges_g") if c in cols),
+                None)
+
+    def auto_dec(v):
+        if v is None or not np.isfinite(v):
+            return None
+        a = abs(float(f"{float(v):.8g}"))
+        return 3 if a < 1 else 2 if a < 100 else 1
+
+    row_dec = ([decimals.get("ci", auto_dec(v)) for v in d[main]] if main
+               else [decimals.get("ci")] * len(d))
+    for c in cols:
+        if c == "ci_high" and "ci_low" in cols:
+            continue
+        s = d[c]
+        if c == "ci_low" and "ci_high" in cols:
+            lo, hi = d["ci_low"], d["ci_high"]
+            out[ci] = [f"[{fmt_number(a, k)}, {fmt_number(b, k)}]"
+                       if pd.notna(a) and pd.notna(b) else "" for a, b, k in zip(lo, hi, row_dec)]
+            continue
+        header = names.get(c, str(c).replace("_", " "))
+        if pd.api.types.is_bool_dtype(s):
+            out[header] = ["yes" if v else "no" for v in s]
+        elif pd.api.types.is_numeric_dtype(s):
+            if isinstance(c, str) and _P.match(c):
+                out[header] = [fmt_p(v) for v in s]
+            elif c in _DF:
+                out[header] = [fmt_number(v, 1) for v in s]
+            elif (isinstance(c, str) and _COUNT.match(c)) or (
+                    s.dropna().size and np.all(np.mod(s.dropna(), 1) == 0)
+                    and pd.api.types.is_integer_dtype(s)):
+                out[header] = ["" if pd.isna(v) else f"{int(v)}" for v in s]
+            elif s.dropna().size and np.all(np.mod(s.dropna(), 1) == 0) and c in (
+                    "week", "time", "visit"):
+                out[header] = ["" if pd.isna(v) else f"{int(v)}" for v in s]
+            elif c == main:
+                out[header] = [fmt_number(v, decimals.get(c, k)) for v, k in zip(s, row_dec)]
+            else:
+                out[header] = [fmt_number(v, decimals.get(c)) for v in s]
+        else:
+            out[header] = ["" if (v is None or (isinstance(v, float) and np.isnan(v)))
+                           else str(v) for v in s]
+    return PublicationTable(pd.DataFrame(out), caption, note,
+                            name or (caption or "table").split(".")[0])
 
 
 def baseline_table(data: pd.DataFrame, time: str, baseline, variables: list[str],
