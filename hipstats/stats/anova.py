@@ -11,7 +11,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from hipstats.errors import AnalysisError
-from hipstats.stats.checks import check_columns, check_min_subjects, check_numeric, time_levels
+from hipstats.stats.checks import (check_columns, check_min_subjects, check_not_constant,
+                                   check_numeric, time_levels)
 
 __all__ = ["mixed_anova"]
 
@@ -98,6 +99,7 @@ def mixed_anova(data: pd.DataFrame, dv: str, within: str, subject: str,
     """
     check_columns(data, dv=dv, within=within, subject=subject, between=between)
     check_numeric(data, dv)
+    check_not_constant(data, dv)
     levels = time_levels(data[within], order, allow_appearance=True)
     if len(levels) < 2:
         raise AnalysisError(f"within factor {within!r} needs at least two levels")

@@ -61,7 +61,12 @@ def check_numeric(data: pd.DataFrame, cols: str | Iterable[str]) -> None:
     """Require numeric (or boolean) columns."""
     for col in ([cols] if isinstance(cols, str) else list(cols)):
         if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise AnalysisError(f"column {col!r} must be numeric, it has dtype {data[col].dtype}")
+            vals = data[col].dropna()
+            bad = list(pd.unique(vals[pd.to_numeric(vals, errors="coerce").isna()].astype(str)))
+            what = (f"it holds text such as {bad[:3]}" if bad else
+                    f"it holds numbers stored as text (dtype {data[col].dtype})")
+            raise AnalysisError(f"column {col!r} must be numeric; {what}: convert it (declare "
+                                "missing-value codes when loading)")
 
 
 def check_min_subjects(data: pd.DataFrame, subject: str, minimum: int, what: str = "") -> int:
@@ -80,7 +85,9 @@ def check_not_constant(data: pd.DataFrame, cols: str | Iterable[str]) -> None:
         if values.empty:
             raise AnalysisError(f"column {col!r} is entirely missing")
         if values.nunique() < 2:
-            raise AnalysisError(f"column {col!r} is constant ({values.iloc[0]!r}); "
+            first = values.iloc[0]
+            first = first.item() if hasattr(first, "item") else first
+            raise AnalysisError(f"column {col!r} is constant ({first!r}); "
                                 "it carries no information for this analysis")
 
 
