@@ -172,7 +172,7 @@ def test_converged_at_the_optimum_and_warns_when_not():
     assert fit.converged and fit.optimizer_info["scaled_gradient_max"] < 2e-3
     st = fit._state
     # a deliberately unfinished search (two iterations) must not be reported as converged
-    _, info = E.optimise(st["B"], st["tmap"], True, max_iter=1)
+    _, info = E.optimise(st["B"], st["tmap"], True, x0=st["tmap"].start() * 3, max_iter=1)
     assert not info["converged"]
 
 

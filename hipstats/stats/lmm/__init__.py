@@ -227,7 +227,7 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     random_df = pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
     # conditional modes b = Lambda u (subject-level effects)
     b = (lam @ ev.parts["u"]).T[:, :q]
-    blups = pd.DataFrame(b, index=pd.Index(list(uniques), name=subject), columns=names)
+    blups = pd.DataFrame(b, index=pd.Index(uniques, name=subject), columns=names)
     vcov = pd.DataFrame(V_use, index=fixed.index, columns=fixed.index)
     return MixedModelResult(
         formula=formula, subject=subject, random_terms=slopes, reml=reml, df_method=df_method,
