@@ -17,7 +17,8 @@ import pandas as pd
 
 from hipstats.design import Design, get_design
 
-__all__ = ["simulate_cohort", "example", "CALIBRATION", "EXAMPLE_SEEDS", "datapackage"]
+__all__ = ["simulate_cohort", "example", "CALIBRATION", "EXAMPLE_SEEDS", "datapackage",
+           "example_file_rows"]
 
 #: Seeds of the bundled cohorts (``data/raw/<design>.csv``).
 EXAMPLE_SEEDS = {"program6wk": 2008, "pfps3wk": 2011}
@@ -278,6 +279,14 @@ def simulate_cohort(design="program6wk", n: int | None = None, seed: int = 0,
             raise ValueError("n must be >= 1 and n_control >= 0")
         frame = _pfps3wk(rng, n, n_control)
     return _canonical(frame, d)
+
+
+def example_file_rows(frame: pd.DataFrame, design) -> pd.DataFrame:
+    """Rows a real export would have: visits with no measurement at all are absent (as the
+    bundled ``data/raw`` files are written)."""
+    d = get_design(design)
+    measures = [m for m in d.measure_names if m in frame]
+    return frame[frame[measures].notna().any(axis=1)].reset_index(drop=True)
 
 
 def example(name: str = "program6wk") -> pd.DataFrame:

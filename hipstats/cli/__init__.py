@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hipstats: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader closed the pipe (`hipstats simulate ... | head`)
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141
     except Exception as exc:  # an internal error: say so plainly
         if os.environ.get("HIPSTATS_DEBUG"):
             traceback.print_exc()

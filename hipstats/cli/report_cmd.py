@@ -2,7 +2,10 @@
 
 Invalid data stops the render before any notebook runs; a failing notebook exits 1 naming
 the notebook, cell and error; the previous ``--out`` stays untouched on any failure.
-``--check`` re-renders into a temporary folder and compares with ``--out``'s manifest.
+``--check`` re-renders into a temporary folder and compares with ``--out``: drift of inputs,
+parameters or versions and table values beyond ``--rtol``/``--atol`` fail (exit 1); see
+:mod:`hipstats.report.check` for the contract. ``--out`` must be new or hold a previous
+hipstats report (exit 2 otherwise; nothing is changed).
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ def register(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
     p.add_argument("--check", action="store_true",
                    help="re-render into a temporary folder and compare with --out/manifest.json")
+    p.add_argument("--rtol", type=float, default=1e-6,
+                   help="--check: relative tolerance for table values (default 1e-6)")
+    p.add_argument("--atol", type=float, default=1e-12,
+                   help="--check: absolute tolerance for table values (default 1e-12)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -54,21 +61,40 @@ def run(args) -> int:
     cfg = ReportConfig(notebooks_dir=Path(args.notebooks_dir), out=Path(args.out), data=data,
                        notebooks=args.notebook, jobs=args.jobs, show_code=args.show_code,
                        use_cache=not args.no_cache, progress=not args.quiet)
+    if not (args.rtol >= 0 and args.atol >= 0):
+        print("hipstats: error: --rtol and --atol must be >= 0", file=sys.stderr)
+        return 2
+    from hipstats.errors import HipstatsError
+    from hipstats.report.outdir import ReportRefused
+
     t0 = time.perf_counter()
     try:
         if args.check:
-            diffs = check(cfg)
-            if diffs:
-                print(f"hipstats report --check: {len(diffs)} difference(s) from "
-                      f"{args.out}/manifest.json:", file=sys.stderr)
-                for d in diffs:
+            res = check(cfg, rtol=args.rtol, atol=args.atol)
+            for n in res.notes:
+                print(f"  note: {n}", file=sys.stderr)
+            if not res.ok:
+                print(f"hipstats report --check: {args.out} is not reproduced "
+                      f"({len(res.drift)} drift, {len(res.differences)} difference(s)):",
+                      file=sys.stderr)
+                for d in res.drift + res.differences:
                     print(f"  - {d}", file=sys.stderr)
                 return 1
-            print(f"hipstats report --check: {args.out} is reproduced byte for byte "
-                  f"({time.perf_counter() - t0:.1f} s)")
+            print(f"hipstats report --check: {args.out} reproduced: {res.tables_ok} tables "
+                  f"agree within rtol={args.rtol:g}, atol={args.atol:g}; "
+                  f"{res.files_identical} pages/figures identical, {res.files_bytes_differ} "
+                  f"differ in bytes only ({time.perf_counter() - t0:.1f} s)")
             return 0
         manifest = build(cfg)
+    except ReportRefused as exc:
+        print(f"hipstats report: error: {exc}", file=sys.stderr)
+        return 2
     except NotebookFailed as exc:
+        print(f"hipstats report: {exc}; {args.out} was left unchanged", file=sys.stderr)
+        return 1
+    except HipstatsError as exc:
+        if type(exc).__name__ == "HipstatsDataError":
+            raise
         print(f"hipstats report: {exc}; {args.out} was left unchanged", file=sys.stderr)
         return 1
     recs = manifest.get("_records", {})

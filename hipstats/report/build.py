@@ -124,23 +124,98 @@ def _validate_inputs(cfg: ReportConfig, nbs: list[Path]) -> dict:
     return paths
 
 
+def rel_path(path) -> str:
+    """A path as the manifest records it: relative to the project (cwd) when inside it."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def _is_bundled_example(path: str, design: str) -> bool:
+    """True when ``path`` is byte for byte the bundled synthetic example of ``design`` (as
+    ``hipstats simulate --bundle`` writes it): only then do pages call the data synthetic."""
+    from hipstats.io.writers import write
+    from hipstats.synthetic import EXAMPLE_SEEDS, example_file_rows, simulate_cohort
+
+    if design not in EXAMPLE_SEEDS or Path(path).suffix.lower() != ".csv":
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        ref = Path(d) / f"{design}.csv"
+        write(example_file_rows(simulate_cohort(design, seed=EXAMPLE_SEEDS[design]), design),
+              ref, design)
+        return ref.read_bytes() == Path(path).read_bytes()
+
+
+def _declared_paths(nb: Path) -> dict:
+    """Files a notebook reads by default: literal ``*_path = "..."`` assignments in its
+    ``parameters`` cell, resolved against the notebook's folder (parsed, never executed)."""
+    import ast
+
+    import nbformat
+
+    out = {}
+    book = nbformat.read(nb, as_version=4)
+    for c in book.cells:
+        if c.cell_type != "code" or "parameters" not in c.get("metadata", {}).get("tags", []):
+            continue
+        try:
+            tree = ast.parse(c.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id.endswith("_path")
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                out[node.targets[0].id] = (nb.parent / node.value.value).resolve()
+    return out
+
+
 def _params(cfg: ReportConfig, nb: Path, data_paths: dict, tmp: Path) -> dict:
     design = NOTEBOOK_DESIGNS.get(nb.stem)
     p = {"figures_dir": str(tmp / "figures"), "tables_dir": str(tmp / "tables"),
          "seed": cfg.seed, "alpha": cfg.alpha}
     if design:
-        p["data_path"] = data_paths.get(design)
+        path = data_paths.get(design)
+        p["data_path"] = None if path is None or _is_bundled_example(path, design) else path
     return p
 
 
-def _cache_key(nb: Path, params: dict, data_paths: dict, src_hash: str) -> str:
+def _inputs(nb: Path, data_paths: dict) -> dict:
+    """The files one notebook reads: its data file and every ``*_path`` parameter's file
+    (relative path -> sha256, or a note for the bundled example)."""
+    out = {rel_path(nb): sha256_file(nb)}
+    design = NOTEBOOK_DESIGNS.get(nb.stem)
+    if design:
+        path = data_paths.get(design)
+        if path:
+            out[rel_path(path)] = sha256_file(Path(path))
+        else:
+            out[f"bundled example {design}"] = "hipstats.example"
+    for name, path in sorted(_declared_paths(nb).items()):
+        if name == "data_path":
+            continue
+        out[rel_path(path)] = sha256_file(path) if path.is_file() else "missing"
+    return out
+
+
+def _stable_params(params: dict) -> dict:
+    """Parameters as the cache key and manifest record them: no folders, and data paths
+    relative to the project, so a clone elsewhere gives the same key."""
+    out = {}
+    for k, v in sorted(params.items()):
+        if k.endswith("_dir"):
+            continue
+        out[k] = rel_path(v) if k.endswith("_path") and isinstance(v, str) else v
+    return out
+
+
+def _cache_key(nb: Path, params: dict, inputs: dict, src_hash: str) -> str:
     h = hashlib.sha256()
-    h.update(nb.read_bytes())
-    stable = {k: v for k, v in params.items() if not k.endswith("_dir")}
-    h.update(json.dumps(stable, sort_keys=True).encode())
-    for design, path in sorted(data_paths.items()):
-        if path and design == NOTEBOOK_DESIGNS.get(nb.stem):
-            h.update(sha256_file(Path(path)).encode())
+    h.update(json.dumps(_stable_params(params), sort_keys=True).encode())
+    h.update(json.dumps(inputs, sort_keys=True).encode())
     h.update(src_hash.encode())
     h.update(json.dumps(versions(), sort_keys=True).encode())
     return h.hexdigest()
@@ -209,9 +284,12 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
     prev_nbs = (previous or {}).get("notebooks", {})
     records = {}
     todo = []
+    nb_inputs, nb_params = {}, {}
     for nb in nbs:
         params = _params(cfg, nb, data_paths, tmp)
-        key = _cache_key(nb, params, data_paths, src_hash)
+        nb_inputs[nb.stem] = _inputs(nb, data_paths)
+        nb_params[nb.stem] = _stable_params(params)
+        key = _cache_key(nb, params, nb_inputs[nb.stem], src_hash)
         prev = prev_nbs.get(nb.stem)
         reusable = (cfg.use_cache and prev and prev.get("cache_key") == key and old_out
                     and all((old_out / f).is_file() and sha256_file(old_out / f)
@@ -256,20 +334,17 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
     vers = versions()
     entries = [(_title(nb), f"{nb.stem}.html") for nb in nbs]
     (tmp / "index.html").write_text(_index(entries, vers), encoding="utf-8")
+    from hipstats.report.outdir import PID_FILE
+
     outputs = {}
     for p in sorted(tmp.rglob("*")):
-        if p.is_file() and p.name != "manifest.json":
+        if p.is_file() and p.name not in ("manifest.json", PID_FILE):
             outputs[p.relative_to(tmp).as_posix()] = sha256_file(p)
     inputs = {}
-    for nb in nbs:
-        inputs[f"notebooks/{nb.name}"] = sha256_file(nb)
-    for design, path in sorted(data_paths.items()):
-        inputs[f"data:{design}"] = sha256_file(Path(path)) if path else "bundled example"
-    ext = Path("data") / "external"
-    for p in sorted(ext.glob("*.csv")) if ext.exists() else []:
-        inputs[p.as_posix()] = sha256_file(p)
+    for stem in sorted(nb_inputs):
+        inputs.update(nb_inputs[stem])
     manifest = {"generator": "hipstats report", "versions": vers, "inputs": inputs,
-                "outputs": outputs,
+                "parameters": nb_params, "outputs": outputs,
                 "notebooks": {k: {"cache_key": v["cache_key"], "outputs": v["outputs"]}
                               for k, v in sorted(records.items())}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
@@ -278,58 +353,61 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
 
 
 def _load_manifest(out: Path) -> dict | None:
-    try:
-        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    from hipstats.report.outdir import read_manifest
+
+    return read_manifest(out)
+
+
+def _protected(cfg: ReportConfig) -> list[Path]:
+    cwd = Path.cwd()
+    return [cfg.notebooks_dir, cwd, cwd / "data", cwd / "notebooks", cwd / "hipstats",
+            cwd / "tests", *[Path(p).parent for p in cfg.data.values()]]
 
 
 def build(cfg: ReportConfig) -> dict:
     """Render into a temporary sibling folder, then swap it in for ``cfg.out``.
 
-    The previous contents of ``cfg.out`` stay untouched if anything fails.
+    ``cfg.out`` must be new or hold a previous hipstats report (see
+    :mod:`hipstats.report.outdir`); the previous report stays untouched if anything fails.
     Returns the manifest (with ``cached`` notebook flags under ``_records``).
     """
-    out = Path(cfg.out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    previous = _load_manifest(out) if out.exists() else None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-render-", dir=out.parent))
-    try:
-        manifest, records = _render_all(cfg, tmp, previous, out if out.exists() else None)
-        backup = None
-        if out.exists():
-            backup = out.with_name(f".{out.name}-old-{os.getpid()}")
-            out.rename(backup)
-        tmp.rename(out)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    from hipstats.report import outdir
+
+    out = Path(cfg.out)
+    outdir.check_target(out, _protected(cfg))
+    with outdir.locked(out):
+        outdir.check_target(out, _protected(cfg))  # again, now that nobody else renders
+        outdir.clean_stale(out)
+        previous = _load_manifest(out) if out.is_dir() else None
+        tmp = outdir.new_tmp(out)
+        try:
+            manifest, records = _render_all(cfg, tmp, previous,
+                                            out.resolve() if previous else None)
+            outdir.swap_in(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     manifest["_records"] = records
     return manifest
 
 
-def check(cfg: ReportConfig) -> list[str]:
-    """Render afresh (no cache) into a temporary folder and compare with ``cfg.out``'s
-    manifest; return readable differences (empty when identical)."""
+def check(cfg: ReportConfig, rtol: float = 1e-6, atol: float = 1e-12):
+    """Render afresh (no cache) into a temporary folder and compare with ``cfg.out``: inputs,
+    parameters and versions must match (drift otherwise), tables must agree as numbers
+    within ``rtol``/``atol``; pages and figures are compared by bytes as notes only (see
+    :mod:`hipstats.report.check`). Returns a :class:`~hipstats.report.check.CheckResult`.
+    """
+    from hipstats.report.check import CheckResult, compare_manifests
+
     out = Path(cfg.out)
     old = _load_manifest(out)
     if old is None:
-        return [f"{out}/manifest.json is missing or unreadable: render the report first"]
+        res = CheckResult()
+        res.drift.append(f"{out}/manifest.json is missing or not a hipstats manifest: render "
+                         "the report first")
+        return res
     with tempfile.TemporaryDirectory(prefix="hipstats-check-") as d:
-        sub = Path(d) / "report"
-        cfg2 = ReportConfig(**{**cfg.__dict__, "out": sub, "use_cache": False})
+        cfg2 = ReportConfig(**{**cfg.__dict__, "out": Path(d) / "report", "use_cache": False})
         (Path(d) / "render").mkdir()
         new, _ = _render_all(cfg2, Path(d) / "render", None, None)
-    diffs = []
-    for kind in ("inputs", "outputs"):
-        a, b = old.get(kind, {}), new.get(kind, {})
-        for f in sorted(set(a) | set(b)):
-            if f not in b:
-                diffs.append(f"{kind[:-1]} {f}: in the manifest but not produced now")
-            elif f not in a:
-                diffs.append(f"{kind[:-1]} {f}: produced now but not in the manifest")
-            elif a[f] != b[f]:
-                diffs.append(f"{kind[:-1]} {f}: differs (manifest {a[f][:12]}, now {b[f][:12]})")
-    return diffs
+        return compare_manifests(old, new, out, Path(d) / "render", rtol, atol)

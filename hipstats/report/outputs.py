@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["save_figure", "save_table", "safe_name"]
+__all__ = ["save_figure", "save_table", "safe_name", "neutralise_formulas"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
@@ -64,4 +64,23 @@ def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool =
 def save_table(table: pd.DataFrame, name: str, folder: str | Path, index: bool = False) -> None:
     """Save a table as ``<name>.csv`` (fixed float format, ``\\n`` line endings)."""
     path = _inside(folder, name, ".csv")
-    table.to_csv(path, index=index, float_format="%.10g", lineterminator="\n")
+    neutralise_formulas(table).to_csv(path, index=index, float_format="%.10g",
+                                      lineterminator="\n")
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells starting with ``= + - @``, tab or carriage return get a
+    leading ``'`` (OWASP CSV injection), so a spreadsheet shows them instead of running
+    them. Numbers (negative ones included) are left alone; so is the index unless it is
+    text."""
+    def fix(v):
+        return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+    out = table.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(fix)
+    if out.index.dtype == object or pd.api.types.is_string_dtype(out.index):
+        out.index = out.index.map(fix)
+    out.columns = [fix(c) if isinstance(c, str) else c for c in out.columns]
+    return out
