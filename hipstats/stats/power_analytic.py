@@ -106,7 +106,15 @@ def power_corr(r: float, n: float | None = None, power: float | None = None,
         return lo
     if f(hi) < 0:
         raise AnalysisError("power cannot be reached (check the direction of r and alternative)")
-    return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-14))
+    return _brentq(f, lo, hi)
+
+
+def _brentq(f, lo: float, hi: float) -> float:
+    """brentq on a sign-changing bracket; solver failures become AnalysisError."""
+    try:
+        return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-14, maxiter=500))
+    except (ValueError, RuntimeError) as e:
+        raise AnalysisError(f"sample size could not be solved for: {e}") from None
 
 
 def _t_power(d: float, n: float, alpha: float, alt: str, tsample: int) -> float:
@@ -178,13 +186,34 @@ def power_ttest(d: float, n: float | None = None, power: float | None = None,
         return _t_power(d, float(n), alpha, alt, k)
     def f(m):
         p = _t_power(d, m, alpha, alt, k)
-        return (1.0 if np.isnan(p) else p) - power
+        if not np.isfinite(p):  # scipy's nct gives NaN deep in a tail: power ~0 or ~1
+            p = _t_power_normal(d, m, alpha, alt, k)
+        return p - power
 
     lo, hi = 2 + 1e-10, 16.0
     if f(lo) > 0:
         return lo
-    while f(hi) < 0 and hi < 1e7:
+    while f(hi) < 0 and hi < 1e9:
         hi *= 2
     if f(hi) < 0:
-        raise AnalysisError("power cannot be reached (check the sign of d and alternative)")
-    return float(optimize.brentq(f, lo, hi, xtol=1e-10, rtol=1e-14))
+        raise AnalysisError(f"power cannot be reached with n up to {hi:.3g} (check the sign of d "
+                            "and alternative)")
+    return _brentq(f, lo, hi)
+
+
+def _t_power_normal(d: float, n: float, alpha: float, alt: str, tsample: int) -> float:
+    """_t_power with the noncentral t replaced by the normal approximation of Abramowitz &
+    Stegun 26.7.10; only where scipy returns NaN (tails where the power is ~0 or ~1), so that
+    the root finder sees the right sign."""
+    nu = (n - 1) * tsample
+    ncp = np.sqrt(n / tsample) * d
+
+    def sf(q):  # P(T > q)
+        return sps.norm.sf((q * (1 - 1 / (4 * nu)) - ncp) / np.sqrt(1 + q * q / (2 * nu)))
+
+    if alt == "two-sided":
+        qu = sps.t.isf(alpha / 2, nu)
+        return float(sf(qu) + 1 - sf(-qu))
+    if alt == "greater":
+        return float(sf(sps.t.isf(alpha, nu)))
+    return float(1 - sf(sps.t.ppf(alpha, nu)))
