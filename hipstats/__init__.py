@@ -32,7 +32,7 @@ _EXPORTS = {
     # statistics
     "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
     "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",
-    "select_random": "hipstats.stats",
+    "select_random": "hipstats.stats", "compare_models": "hipstats.stats",
     "paired_change": "hipstats.stats", "ancova": "hipstats.stats",
     "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",

@@ -27,6 +27,7 @@ import importlib
 _EXPORTS = {
     "timepoint_corr": "correlation", "rm_corr": "correlation",
     "mixed_model": "lmm", "MixedModelResult": "lmm", "select_random": "lmm",
+    "compare_models": "lmm",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
     "cross_lagged": "crosslag", "limb_long": "limb", "within_between": "decompose",

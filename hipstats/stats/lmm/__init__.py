@@ -6,6 +6,7 @@ module              holds
 ``engine``          model frame from the formula's parsed variables, per-subject blocks,
                     profiled deviance and its exact gradient, optimiser, convergence test
 ``ddf``             Satterthwaite and Kenward-Roger df for any contrast matrix
+``inference``       ``anova`` (type III/I F-tests), ``emmeans``, ``contrast``, ``compare_models``
 ``result``          :class:`MixedModelResult`: tables, ``summary()``, HTML, ``predict``
 ``kernel``          the batched deviance kernel used by :mod:`hipstats.power`
 ==================  ==============================================================
@@ -21,9 +22,10 @@ from scipy import stats as sps
 
 from hipstats.errors import AnalysisError
 from hipstats.stats.checks import check_columns, check_min_subjects
+from hipstats.stats.lmm.inference import compare_models
 from hipstats.stats.lmm.result import MixedModelResult
 
-__all__ = ["mixed_model", "MixedModelResult", "select_random"]
+__all__ = ["mixed_model", "MixedModelResult", "select_random", "compare_models"]
 
 
 def _parse_random(random) -> list[str]:
@@ -195,7 +197,12 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     V_use = V0
     dfs = np.full(p, float(n - p))
     state = {"B": B, "tmap": tmap, "beta": beta, "V0": V0, "X": X, "Zfull": Zfull,
-             "codes": codes, "lam": lam, "coef_names": list(Xdf.columns)}
+             "codes": codes, "lam": lam, "coef_names": list(Xdf.columns), "frame": d}
+    if reml:
+        state["refit_ml"] = lambda: mixed_model(data, formula, subject, random=random,
+                                                reml=False, df_method="satterthwaite",
+                                                alpha=alpha, correlated=correlated,
+                                                nested=nested)
     if df_method == "satterthwaite":
         sat = D.Satterthwaite(theta, sigma, B, tmap, reml, V0, info.get("hessian_vp"))
         state["satterthwaite"] = sat

@@ -20,8 +20,8 @@ import numpy as np
 
 from hipstats.stats.lmm.engine import Blocks, ThetaMap, devfun_vp_hessian, evaluate
 
-__all__ = ["Satterthwaite", "vcov_jacobian", "kenward_roger", "kr_ddf", "fstat_ddf",
-           "kr_generators"]
+__all__ = ["Satterthwaite", "vcov_jacobian", "kenward_roger", "kr_ddf", "kr_adjust",
+           "fstat_ddf", "kr_generators"]
 
 
 def vcov_jacobian(theta: np.ndarray, sigma: float, B: Blocks, tmap: ThetaMap) -> list:
@@ -168,6 +168,11 @@ def kenward_roger(X, Z, groups, lam, sigma, generators, Phi):
 
 def kr_ddf(L: np.ndarray, V0: np.ndarray, P: list, W: np.ndarray) -> float:
     """pbkrtest's ``Lb_ddf``: Kenward-Roger denominator df for the hypothesis L beta = 0."""
+    return kr_adjust(L, V0, P, W)[0]
+
+
+def kr_adjust(L: np.ndarray, V0: np.ndarray, P: list, W: np.ndarray) -> tuple[float, float]:
+    """pbkrtest's ``.KR_adjust``: (ddf, F.scaling) for the hypothesis L beta = 0."""
     L = np.atleast_2d(L)
     Theta = L.T @ np.linalg.solve(L @ V0 @ L.T, L)
     TV = Theta @ V0
@@ -190,6 +195,8 @@ def kr_ddf(L: np.ndarray, V0: np.ndarray, P: list, W: np.ndarray) -> float:
     V2 = 1 - c3 * B
     V0_ = 0.0 if abs(V0_) < 1e-10 else V0_
     rho = (1 / qq) * ((1 - A2 / qq) / V1) ** 2 * V0_ / V2
-    return float(4 + (qq + 2) / (qq * rho - 1))
+    df2 = float(4 + (qq + 2) / (qq * rho - 1))
+    scale = 1.0 if abs(df2 - 2) < 1e-2 else df2 * (1 - A2 / qq) / (df2 - 2)
+    return df2, float(scale)
 
 

@@ -87,6 +87,31 @@ class MixedModelResult:
             pred = pred + (Z * np.nan_to_num(b)).sum(axis=1)
         return pred
 
+    def anova(self, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
+        """F-test per term as lmerTest's ``anova(m, type = 3)``; see
+        :func:`hipstats.stats.lmm.inference.anova`."""
+        from hipstats.stats.lmm.inference import anova
+
+        return anova(self, type=type, ddf=ddf)
+
+    def emmeans(self, specs, by=None, at: dict | None = None, ddf: str | None = None,
+                alpha: float | None = None) -> pd.DataFrame:
+        """Estimated marginal means as R's ``emmeans(m, specs, by = by)``; see
+        :func:`hipstats.stats.lmm.inference.emmeans`."""
+        from hipstats.stats.lmm.inference import emmeans
+
+        return emmeans(self, specs, by=by, at=at, ddf=ddf, alpha=alpha)
+
+    def contrast(self, specs, by=None, method: str = "pairwise", adjust: str | None = None,
+                 at: dict | None = None, ddf: str | None = None,
+                 alpha: float | None = None) -> pd.DataFrame:
+        """Comparisons of estimated marginal means as emmeans' ``pairs()``/``contrast()``;
+        see :func:`hipstats.stats.lmm.inference.contrast`."""
+        from hipstats.stats.lmm.inference import contrast
+
+        return contrast(self, specs, by=by, method=method, adjust=adjust, at=at, ddf=ddf,
+                        alpha=alpha)
+
     def summary(self) -> str:
         """Plain-text summary shaped like lmerTest's ``summary()``."""
         crit = "REML criterion at convergence" if self.reml else "deviance"
