@@ -408,7 +408,6 @@ def emmeans(fit, specs, by=None, at: dict | None = None, ddf: str | None = None,
     out = levels[by + specs].copy()
     out["emmean"], out["se"], out["df"] = est, se, df
     out["ci_low"], out["ci_high"] = est - q * se, est + q * se
-    out.attrs["L"] = Lm
     return out.reset_index(drop=True)
 
 
