@@ -21,7 +21,7 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/hipstats report --check --quiet --out reports
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
