@@ -14,26 +14,46 @@ import pandas as pd
 import seaborn as sns
 
 __all__ = ["PALETTE", "set_style", "trajectories", "scatter_by_time", "rm_corr_plot",
-           "paired_plot", "forest_plot", "power_curve", "flow_diagram", "COLUMN", "PAGE"]
+           "paired_plot", "forest_plot", "power_curve", "flow_diagram", "model_trajectories",
+           "label", "COLUMN", "PAGE"]
 
 #: Colour-blind-safe palette (seaborn "colorblind", after Okabe & Ito).
 PALETTE = sns.color_palette("colorblind")
 COLUMN, PAGE = 3.5, 7.0  # figure widths in inches
 
-#: Units for axis labels of the canonical measures.
-LABELS = {
-    "strength": "Abductor strength, involved (N/kg)",
-    "strength_uninvolved": "Abductor strength, uninvolved (N/kg)",
-    "lsi": "Limb symmetry index (%)",
-    "function_score": "Function, LEFS (0-80)",
-    "pain_vas": "Pain, VAS (cm)",
-    "valgus_peak": "Peak knee valgum (deg)",
-    "knee_variability": "Knee variability (deg)",
-    "week": "Week", "time": "Visit",
-    "strength_change": "Change in abductor strength (N/kg)",
-    "pain_vas_change": "Change in pain, VAS (cm)",
-    "function_score_change": "Change in function, LEFS",
+#: Names and default units of the canonical measures; a loaded frame's
+#: ``attrs["units"]`` (e.g. strength in N*m/kg) overrides the unit.
+NAMES = {
+    "strength": ("Abductor strength, involved", "N/kg"),
+    "strength_uninvolved": ("Abductor strength, uninvolved", "N/kg"),
+    "strength_within": ("Strength, deviation from own mean", "N/kg"),
+    "strength_between": ("Strength, own mean", "N/kg"),
+    "lsi": ("Limb symmetry index", "%"),
+    "function_score": ("Function, LEFS", "0-80"),
+    "pain_vas": ("Pain, VAS", "cm"),
+    "valgus_peak": ("Peak knee valgum", "deg"),
+    "knee_variability": ("Knee variability", "deg"),
+    "week": ("Week", None), "time": ("Visit", None),
 }
+#: Back-compatible mapping of plain labels (default units).
+LABELS = {k: (f"{n} ({u})" if u else n) for k, (n, u) in NAMES.items()}
+LABELS.update({"strength_change": "Change in abductor strength (N/kg)",
+               "pain_vas_change": "Change in pain, VAS (cm)",
+               "function_score_change": "Change in function, LEFS"})
+
+
+def label(col: str, data: pd.DataFrame | None = None) -> str:
+    """Axis label of a column with its unit, read from ``data.attrs["units"]`` when the
+    loader recorded it (so torque studies say N*m/kg), else the canonical unit."""
+    units = (getattr(data, "attrs", {}) or {}).get("units", {}) if data is not None else {}
+    base, change = (col[:-7], True) if col.endswith("_change") else (col, False)
+    if base in NAMES:
+        name, unit = NAMES[base]
+        unit = units.get(base, unit)
+        unit = str(unit).replace("*", "\u00b7") if unit else unit
+        text = f"Change in {name[0].lower() + name[1:]}" if change else name
+        return f"{text} ({unit})" if unit else text
+    return LABELS.get(col, col.replace("_", " "))
 
 
 def set_style() -> None:
@@ -43,8 +63,15 @@ def set_style() -> None:
                          "pdf.compression": 6, "figure.autolayout": False})
 
 
-def _label(col: str) -> str:
-    return LABELS.get(col, col.replace("_", " "))
+def _label(col: str, data: pd.DataFrame | None = None) -> str:
+    return label(col, data)
+
+
+def _tick(t) -> str:
+    """A visit label as people write it: 2, not 2.0."""
+    if isinstance(t, (int, float, np.integer, np.floating)) and float(t) == int(t):
+        return str(int(t))
+    return str(t)
 
 
 def _ax(ax, width=COLUMN, height=2.6):
@@ -89,9 +116,9 @@ def trajectories(data: pd.DataFrame, y: str, time: str, subject: str, group: str
             stats["count"])
         ax.errorbar(stats["_x"], stats["mean"], yerr=half, color=colour, lw=2, capsize=3,
                     marker="o", ms=4, label=f"{g} (mean, 95% CI)" if group else "mean, 95% CI")
-    ax.set_xticks(range(len(order)), [str(t) for t in order])
+    ax.set_xticks(range(len(order)), [_tick(t) for t in order])
     ax.set_xlabel(_label(time))
-    ax.set_ylabel(_label(y))
+    ax.set_ylabel(_label(y, data))
     ax.legend(frameon=False, fontsize="small")
     return ax
 
@@ -115,10 +142,15 @@ def scatter_by_time(data: pd.DataFrame, x: str, y: str, time: str, order=None,
             if len(row):
                 r = row.iloc[0]
                 axi.text(0.04, 0.96, f"r = {r['r']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]\n"
-                         f"n = {int(r['n'])}", transform=axi.transAxes, va="top", fontsize=7)
-    g.set_titles(f"{_label(time)} {{col_name}}")
-    g.set_axis_labels("", _label(y))
-    g.figure.supxlabel(_label(x), fontsize="small")
+                         f"n = {int(r['n'])}", transform=axi.transAxes, va="top", fontsize=7,
+                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                               "alpha": 0.85}, zorder=5)
+    if len(order) > 1:
+        g.set_titles(f"{_label(time)} {{col_name}}")
+    else:
+        g.set_titles("")
+    g.set_axis_labels("", _label(y, data))
+    g.figure.supxlabel(_label(x, data), fontsize="small")
     g.figure.tight_layout()
     return g
 
@@ -141,8 +173,8 @@ def rm_corr_plot(data: pd.DataFrame, x: str, y: str, subject: str, r: float | No
         if len(ds) > 1:
             xs = np.array([ds[x].min(), ds[x].max()])
             ax.plot(xs, ds[y].mean() + slope * (xs - ds[x].mean()), color=c, lw=0.9)
-    ax.set_xlabel(_label(x))
-    ax.set_ylabel(_label(y))
+    ax.set_xlabel(_label(x, data))
+    ax.set_ylabel(_label(y, data))
     if r is not None:
         ax.set_title(f"Within-subject r = {r:.2f}", fontsize="small")
     return ax
@@ -170,30 +202,38 @@ def paired_plot(data: pd.DataFrame, y: str, time: str, subject: str, group: str 
             a.plot(s["_x"], s[y], color=colour, alpha=0.45, lw=0.8, marker="o", ms=2.5)
         means = dg.groupby(time)[y].mean().reindex(order)
         a.plot(range(len(order)), means.to_numpy(), color="black", lw=2, marker="s", ms=4)
-        a.set_xticks(range(len(order)), [str(t) for t in order])
+        a.set_xticks(range(len(order)), [_tick(t) for t in order])
         a.set_xlim(-0.3, len(order) - 0.7)
         a.set_title(str(g) if group else "", fontsize="small")
         a.set_xlabel(_label(time))
-    axes[0].set_ylabel(_label(y))
+    axes[0].set_ylabel(_label(y, data))
     return axes[0]
 
 
 def forest_plot(studies: pd.DataFrame, pooled: pd.DataFrame | None = None, label: str = "study",
                 yi: str = "yi", vi: str = "vi", xlabel: str = "Hedges' g (95% CI)", ax=None):
-    """Forest plot of study effects with 95% CIs and, if given, the pooled estimate
-    (diamond) and prediction interval (from :func:`hipstats.meta_analysis`)."""
+    """Forest plot: study effects with 95% CIs (square size = weight), the pooled estimate
+    as a diamond with its prediction interval (from :func:`hipstats.meta_analysis`), and a
+    column of "estimate [95% CI]" and weight (%) beside each row, as in a published
+    forest plot. Weights are random-effects weights 1 / (v_i + tau^2) when ``pooled`` gives
+    ``tau2``."""
     k = len(studies)
-    ax = _ax(ax, width=PAGE * 0.75, height=0.35 * (k + 2) + 0.6)
+    ax = _ax(ax, width=PAGE, height=0.32 * (k + 2) + 0.7)
     from scipy import stats as sps
 
     z = sps.norm.ppf(0.975)
     y_pos = np.arange(k, 0, -1)
     est = studies[yi].to_numpy(float)
-    se = np.sqrt(studies[vi].to_numpy(float))
-    w = 1 / studies[vi].to_numpy(float)
+    v = studies[vi].to_numpy(float)
+    se = np.sqrt(v)
+    tau2 = float(pooled.iloc[0].get("tau2", 0.0)) if pooled is not None else 0.0
+    w = 1 / (v + (tau2 if np.isfinite(tau2) else 0.0))
+    wpct = 100 * w / w.sum()
     ax.errorbar(est, y_pos, xerr=z * se, fmt="none", ecolor="black", lw=1)
     ax.scatter(est, y_pos, marker="s", s=20 + 80 * w / w.max(), color=PALETTE[0], zorder=3)
     labels = list(studies[label].astype(str))
+    right = [f"{e:.2f} [{e - z * s_:.2f}, {e + z * s_:.2f}]   {p:4.1f}%"
+             for e, s_, p in zip(est, se, wpct)]
     if pooled is not None:
         p = pooled.iloc[0]
         yd = 0
@@ -202,11 +242,62 @@ def forest_plot(studies: pd.DataFrame, pooled: pd.DataFrame | None = None, label
         if "pi_low" in p and np.isfinite(p["pi_low"]):
             ax.plot([p["pi_low"], p["pi_high"]], [yd, yd], color=PALETTE[1], lw=1, ls=":")
         labels.append(f"Pooled ({p.get('method', '')})")
+        right.append(f"{p['estimate']:.2f} [{p['ci_low']:.2f}, {p['ci_high']:.2f}]  100.0%")
         y_pos = np.append(y_pos, 0)
     ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(y_pos, labels)
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
+    ax.set_ylim(-0.8, k + 0.9)
+    for yv, text in zip(y_pos, right):
+        ax.annotate(text.replace("-", "\u2212"), xy=(1.02, yv), xycoords=("axes fraction", "data"),
+                    va="center", ha="left", fontsize=7, family="monospace")
+    ax.annotate("Estimate [95% CI]   Weight", xy=(1.02, k + 0.7),
+                xycoords=("axes fraction", "data"), va="center", ha="left", fontsize=7,
+                fontweight="bold")
+    return ax
+
+
+def model_trajectories(emm: pd.DataFrame, time: str, group: str | None = None,
+                       data: pd.DataFrame | None = None, y: str | None = None, order=None,
+                       ax=None, ylabel: str | None = None):
+    """Model-estimated means over time with 95% CIs (from ``fit.emmeans(time, by=group)``),
+    drawn over the observed means (open circles) when ``data`` and ``y`` are given.
+
+    Examples
+    --------
+    >>> import hipstats
+    >>> from hipstats import plots
+    >>> df = hipstats.example("pfps3wk")
+    >>> fit = hipstats.mixed_model(df, "pain_vas ~ C(time) * group", "subject")
+    >>> ax = plots.model_trajectories(fit.emmeans("time", by="group"), "time", "group",
+    ...                               data=df, y="pain_vas", order=["pre", "post"])
+    """
+    ax = _ax(ax)
+    order = list(order) if order is not None else list(pd.unique(emm[time]))
+    pos = {str(t): i for i, t in enumerate(order)}
+    groups = list(pd.unique(emm[group])) if group else [None]
+    dodge = np.linspace(-0.06, 0.06, len(groups)) if len(groups) > 1 else [0.0]
+    for gi, g in enumerate(groups):
+        e = emm[emm[group] == g] if group else emm
+        x = e[time].astype(str).map(pos).to_numpy(float) + dodge[gi]
+        c = PALETTE[gi % len(PALETTE)]
+        ax.errorbar(x, e["emmean"], yerr=[e["emmean"] - e["ci_low"], e["ci_high"] - e["emmean"]],
+                    color=c, marker="o", ms=4, lw=1.6, capsize=3,
+                    label=f"{g}: model estimate (95% CI)" if group else "model estimate (95% CI)")
+        if data is not None and y is not None:
+            dg = data[data[group] == g] if group else data
+            obs = dg.groupby(dg[time].astype(str))[y].mean()
+            xo = [pos[t] + dodge[gi] for t in obs.index if t in pos]
+            ax.scatter(xo, [obs[t] for t in obs.index if t in pos], facecolors="none",
+                       edgecolors=c, s=22, zorder=4,
+                       label=f"{g}: observed mean" if group else "observed mean")
+    ax.set_xticks(range(len(order)), [_tick(t) for t in order])
+    ax.set_xlim(-0.35, len(order) - 0.65)
+    ax.set_xlabel(_label(time))
+    if ylabel or y is not None:
+        ax.set_ylabel(ylabel or _label(y, data))
+    ax.legend(frameon=False, fontsize="x-small", loc="best")
     return ax
 
 
@@ -225,23 +316,30 @@ def power_curve(curve: pd.DataFrame, x: str = "n", y: str = "power", hue: str | 
     return ax
 
 
-def flow_diagram(flow: pd.DataFrame, ax=None):
-    """CONSORT-style flow: one box per stage, top to bottom.
+def flow_diagram(flow: pd.DataFrame, ax=None, arm: str = "arm"):
+    """CONSORT-style flow: one box per stage, top to bottom, and one column per arm when
+    ``flow`` has an ``arm`` column (from :func:`hipstats.tables.cohort_flow` with
+    ``group=``).
 
-    ``flow`` has columns ``stage`` and ``text`` (e.g. from
-    :func:`hipstats.tables.cohort_flow`).
+    ``flow`` has columns ``stage`` and ``text`` (and optionally ``arm``).
     """
-    n = len(flow)
-    ax = _ax(ax, width=COLUMN, height=0.75 * n + 0.2)
-    ax.set_xlim(0, 1)
+    arms = list(pd.unique(flow[arm])) if arm in flow else [None]
+    per = [flow[flow[arm] == a] if a is not None else flow for a in arms]
+    n = max(len(p) for p in per)
+    width = max(COLUMN, 2.4 * len(arms))
+    ax = _ax(ax, width=width, height=0.62 * n + 0.3)
+    ax.set_xlim(0, len(arms))
     ax.set_ylim(0, n)
     ax.axis("off")
-    for i, (_, row) in enumerate(flow.iterrows()):
-        yc = n - i - 0.5
-        ax.text(0.5, yc, f"{row['stage']}\n{row['text']}", ha="center", va="center",
-                fontsize=7, bbox={"boxstyle": "round,pad=0.4", "fc": "white",
-                                  "ec": PALETTE[0], "lw": 1})
-        if i < n - 1:
-            ax.annotate("", xy=(0.5, yc - 0.62), xytext=(0.5, yc - 0.38),
-                        arrowprops={"arrowstyle": "->", "color": "grey"})
+    for ai, (a, rows) in enumerate(zip(arms, per)):
+        xc = ai + 0.5
+        for i, (_, row) in enumerate(rows.iterrows()):
+            yc = n - i - 0.5
+            head = f"{a}: {row['stage']}" if a is not None and i == 0 else row["stage"]
+            ax.text(xc, yc, f"{head}\n{row['text']}", ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.4", "fc": "white",
+                          "ec": PALETTE[ai % len(PALETTE)], "lw": 1.2})
+            if i < len(rows) - 1:
+                ax.annotate("", xy=(xc, yc - 0.66), xytext=(xc, yc - 0.34),
+                            arrowprops={"arrowstyle": "->", "color": "grey"})
     return ax

@@ -235,7 +235,7 @@ def baseline_table(data: pd.DataFrame, time: str, baseline, variables: list[str]
 
 
 def cohort_flow(data: pd.DataFrame, time: str, subject: str, measures: list[str],
-                order=None, exclusions: int = 0) -> pd.DataFrame:
+                order=None, exclusions: int = 0, group: str | None = None) -> pd.DataFrame:
     """Stages of a CONSORT-style flow: subjects enrolled, then each visit's attendance.
 
     A visit counts as attended when any of ``measures`` was recorded.
@@ -243,8 +243,16 @@ def cohort_flow(data: pd.DataFrame, time: str, subject: str, measures: list[str]
     Returns
     -------
     DataFrame
-        ``stage``, ``text``, ``n`` (subjects with data at that stage).
+        ``stage``, ``text``, ``n`` (subjects with data at that stage); with ``group``, an
+        ``arm`` column first and one block of stages per arm.
     """
+    if group is not None:
+        parts = []
+        for g in sorted(data[group].dropna().astype(str).unique()):
+            sub = data[data[group].astype(str) == g]
+            parts.append(cohort_flow(sub, time, subject, measures, order).assign(arm=g))
+        out = pd.concat(parts, ignore_index=True)
+        return out[["arm", "stage", "text", "n"]]
     levels = list(order) if order is not None else (
         sorted(data[time].dropna().unique()) if pd.api.types.is_numeric_dtype(data[time])
         else list(pd.unique(data[time].dropna())))
@@ -254,6 +262,8 @@ def cohort_flow(data: pd.DataFrame, time: str, subject: str, measures: list[str]
     attended = data[measures].notna().any(axis=1)
     for t in levels:
         at = data[(data[time] == t) & attended][subject].nunique()
-        rows.append({"stage": f"{time} {t}", "text": f"{at} assessed, {n_all - at} missed",
+        lab = str(int(t)) if isinstance(t, (int, float, np.integer, np.floating)) and \
+            float(t) == int(t) else str(t)
+        rows.append({"stage": f"{time} {lab}", "text": f"{at} assessed, {n_all - at} missed",
                      "n": at})
     return pd.DataFrame(rows)
