@@ -29,6 +29,7 @@ _EXPORTS = {
     # loading, validation, example data
     "load": "hipstats.validation", "validate": "hipstats.validation",
     "example": "hipstats.synthetic", "simulate_cohort": "hipstats.synthetic",
+    "load_options": "hipstats.config",
     # statistics
     "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
     "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",
@@ -48,7 +49,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
-    if name in ("stats", "plots", "power", "io", "report", "design", "validation", "synthetic"):
+    if name in ("stats", "plots", "power", "io", "report", "design", "validation", "synthetic",
+                "config"):
         return importlib.import_module(f"hipstats.{name}")
     raise AttributeError(f"module 'hipstats' has no attribute {name!r}")
 

@@ -9,6 +9,9 @@ from hipstats.io.writers import write
 CASES = [("csv", "long"), ("csv", "wide"), ("tsv", "long"), ("xlsx", "long"), ("xlsx", "wide"),
          ("parquet", "long"), ("parquet", "wide"), ("sav", "long"), ("sav", "wide"),
          ("redcap", "long")]
+# csv/xlsx/parquet carry no unit declaration: the assumed-unit warning is expected there
+pytestmark = pytest.mark.filterwarnings("ignore:.*no unit declared:UserWarning")
+
 EXT = {"csv": ".csv", "tsv": ".tsv", "xlsx": ".xlsx", "parquet": ".parquet", "sav": ".sav",
        "redcap": ".csv"}
 

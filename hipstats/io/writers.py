@@ -91,6 +91,21 @@ def redcap_dictionary(frame: pd.DataFrame, design: "Design | str") -> pd.DataFra
                                        "Field Note"])
 
 
+def _sav_labels(columns, design: Design) -> dict:
+    """SPSS variable labels declaring each measure's unit (``strength [N/kg]``), so the file
+    reads back without an assumed unit."""
+    measures = sorted(design.measures + design.covariates, key=lambda m: -len(m.name))
+    tokens = {_tp_token(tp) for tp in design.timepoints}
+    labels = {}
+    for c in columns:
+        for m in measures:
+            if m.unit and (c == m.name or (c.startswith(m.name + "_")
+                                           and c[len(m.name) + 1:] in tokens)):
+                labels[c] = f"{m.name} [{m.unit}]"
+                break
+    return labels
+
+
 def write(frame: pd.DataFrame, path: str | Path, design: "Design | str",
           layout: str = "long", fmt: str | None = None) -> list[Path]:
     """Write ``frame`` to ``path``; returns the files written.
@@ -137,5 +152,5 @@ def write(frame: pd.DataFrame, path: str | Path, design: "Design | str",
         for c in obj.columns:
             if not pd.api.types.is_numeric_dtype(obj[c]):
                 obj[c] = obj[c].astype(object).where(obj[c].notna(), "")
-        pyreadstat.write_sav(obj, str(path))
+        pyreadstat.write_sav(obj, str(path), column_labels=_sav_labels(obj.columns, design))
     return written
