@@ -19,7 +19,7 @@ import traceback
 
 from hipstats.errors import HipstatsDataError, HipstatsError
 
-_SUBCOMMANDS = ("validate_cmd", "simulate_cmd", "report_cmd", "power_cmd")
+_SUBCOMMANDS = ("validate_cmd", "simulate_cmd", "report_cmd", "power_cmd", "init_cmd")
 
 
 class _Parser(argparse.ArgumentParser):
