@@ -34,10 +34,20 @@ def rendered(tmp_path_factory):
     r = _report("--out", str(out), "--no-cache")
     first = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
-    t0 = time.perf_counter()
-    r2 = _report("--out", str(out))
-    second = time.perf_counter() - t0
-    assert r2.returncode == 0, r2.stderr
+    def key():
+        man = json.loads((out / "manifest.json").read_text())
+        return man["hipstats_source"], man["inputs"]
+
+    source = key()
+    for _ in range(3):  # hipstats' source and the notebooks are in the cache key: others may
+        t0 = time.perf_counter()  # be editing them; then render once more
+        r2 = _report("--out", str(out))
+        second = time.perf_counter() - t0
+        assert r2.returncode == 0, r2.stderr
+        now = key()
+        if now == source:
+            break
+        source = now
     return out, first, second, r2.stdout
 
 
@@ -86,8 +96,9 @@ def test_two_renders_on_one_machine_are_byte_identical(rendered, tmp_path):
 def test_committed_report_inputs_match(rendered):
     committed = json.loads((ROOT / "reports" / "manifest.json").read_text())
     fresh = json.loads((rendered[0] / "manifest.json").read_text())
-    assert fresh["inputs"] == committed["inputs"]
-    assert fresh["parameters"] == committed["parameters"]
+    stale = "the committed reports/ is stale (rendered from other inputs): run `make report`"
+    assert fresh["inputs"] == committed["inputs"], stale
+    assert fresh["parameters"] == committed["parameters"], stale
     assert set(fresh["outputs"]) == set(committed["outputs"])
 
 

@@ -97,6 +97,9 @@ def run(args) -> int:
             raise
         print(f"hipstats report: {exc}; {args.out} was left unchanged", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. no permission to create the folder beside --out
+        print(f"hipstats report: error: {exc}; {args.out} was left unchanged", file=sys.stderr)
+        return 1
     recs = manifest.get("_records", {})
     cached = sorted(k for k, v in recs.items() if v.get("cached"))
     ran = sorted(k for k, v in recs.items() if not v.get("cached"))

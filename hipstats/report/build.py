@@ -4,7 +4,14 @@ write HTML pages, figures, tables and ``manifest.json``, then swap the folder in
 Reproducibility: notebooks run with fixed seeds (a parameter), ``SOURCE_DATE_EPOCH=0`` and
 ``PYTHONHASHSEED=0``; figures are saved with fixed metadata; execution timestamps are not
 recorded; HTML pages are rendered without input prompts or dates. Two runs on the same inputs
-give byte-identical files, and ``--check`` verifies that against the manifest.
+give byte-identical files (tested). Across machines the last bits of floating-point results
+differ (BLAS kernels, CPUs), so ``--check`` compares tables as numbers within a tolerance and
+treats changed inputs, parameters, notebooks and versions as drift (:mod:`hipstats.report.check`).
+
+The cache key of a notebook hashes its parameters (paths relative to the project), the
+content of every file it reads (its notebook, its data file, every ``*_path`` parameter's
+file), hipstats' source and the package versions: no absolute paths, so a clone in another
+folder reuses the cache and writes the same manifest.
 """
 
 from __future__ import annotations
@@ -86,7 +93,7 @@ def _notebooks(cfg: ReportConfig) -> list[Path]:
     if not all_nbs:
         raise ReportFailed(f"no numbered notebooks (NN-name.ipynb) in {cfg.notebooks_dir}")
     if not cfg.notebooks:
-        return all_nbs
+        return _readable(all_nbs)
     chosen = []
     for name in cfg.notebooks:
         hit = [p for p in all_nbs if p.stem == name or p.stem.startswith(name + "-")
@@ -94,7 +101,20 @@ def _notebooks(cfg: ReportConfig) -> list[Path]:
         if not hit:
             raise ReportFailed(f"no notebook {name!r}; available: {[p.stem for p in all_nbs]}")
         chosen += hit
-    return sorted(set(chosen))
+    return _readable(sorted(set(chosen)))
+
+
+def _readable(nbs: list[Path]) -> list[Path]:
+    """``nbs`` if each is a notebook file nbformat can read, else ReportFailed naming it."""
+    import nbformat
+
+    for nb in nbs:
+        try:
+            nbformat.read(nb, as_version=4)
+        except Exception as exc:  # NotJSONError, ValidationError, OSError, ...
+            raise ReportFailed(f"{nb} is not a readable notebook ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
+    return nbs
 
 
 def _validate_inputs(cfg: ReportConfig, nbs: list[Path]) -> dict:
@@ -344,8 +364,9 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
     for stem in sorted(nb_inputs):
         inputs.update(nb_inputs[stem])
     manifest = {"generator": "hipstats report", "versions": vers, "inputs": inputs,
-                "parameters": nb_params, "outputs": outputs,
-                "notebooks": {k: {"cache_key": v["cache_key"], "outputs": v["outputs"]}
+                "hipstats_source": src_hash, "parameters": nb_params, "outputs": outputs,
+                "notebooks": {k: {"cache_key": v["cache_key"], "outputs": v["outputs"],
+                                  "inputs": sorted(nb_inputs[k])}
                               for k, v in sorted(records.items())}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
@@ -359,9 +380,18 @@ def _load_manifest(out: Path) -> dict | None:
 
 
 def _protected(cfg: ReportConfig) -> list[Path]:
+    """Folders ``--out`` must never be or contain: the project, its notebooks, code, tests
+    and data, and the folder of every file a notebook reads."""
     cwd = Path.cwd()
-    return [cfg.notebooks_dir, cwd, cwd / "data", cwd / "notebooks", cwd / "hipstats",
-            cwd / "tests", *[Path(p).parent for p in cfg.data.values()]]
+    out = [cfg.notebooks_dir, cwd, cwd / "data", cwd / "notebooks", cwd / "hipstats",
+           cwd / "tests", *[Path(p).parent for p in cfg.data.values()]]
+    for nb in sorted(Path(cfg.notebooks_dir).glob("[0-9][0-9]-*.ipynb")):
+        out.append(nb)
+        try:
+            out += [p.parent for p in _declared_paths(nb).values()]
+        except Exception:  # an unreadable notebook fails later, with a clear message
+            pass
+    return out
 
 
 def build(cfg: ReportConfig) -> dict:
@@ -393,9 +423,12 @@ def build(cfg: ReportConfig) -> dict:
 
 def check(cfg: ReportConfig, rtol: float = 1e-6, atol: float = 1e-12):
     """Render afresh (no cache) into a temporary folder and compare with ``cfg.out``: inputs,
-    parameters and versions must match (drift otherwise), tables must agree as numbers
-    within ``rtol``/``atol``; pages and figures are compared by bytes as notes only (see
-    :mod:`hipstats.report.check`). Returns a :class:`~hipstats.report.check.CheckResult`.
+    parameters and versions must match (drift otherwise; the Python patch version and
+    hipstats' source hash are notes), tables must agree as numbers within ``rtol``/``atol``;
+    pages and figures are compared by bytes as notes only (see
+    :mod:`hipstats.report.check`). With ``cfg.notebooks`` only those notebooks' inputs,
+    parameters and outputs are compared. Returns a
+    :class:`~hipstats.report.check.CheckResult`; ``cfg.out`` is only read.
     """
     from hipstats.report.check import CheckResult, compare_manifests
 
@@ -410,4 +443,5 @@ def check(cfg: ReportConfig, rtol: float = 1e-6, atol: float = 1e-12):
         cfg2 = ReportConfig(**{**cfg.__dict__, "out": Path(d) / "report", "use_cache": False})
         (Path(d) / "render").mkdir()
         new, _ = _render_all(cfg2, Path(d) / "render", None, None)
-        return compare_manifests(old, new, out, Path(d) / "render", rtol, atol)
+        only = set(new["notebooks"]) if cfg.notebooks else None
+        return compare_manifests(old, new, out, Path(d) / "render", rtol, atol, only=only)

@@ -52,7 +52,10 @@ def _num(s: str):
 
 def compare_tables(name: str, old: Path, new: Path, rtol: float, atol: float,
                    limit: int = 20) -> list[str]:
-    """Cell-by-cell differences between two CSV tables (numbers within tolerance)."""
+    """Cell-by-cell differences between two CSV tables: numbers agree when
+    ``|new - old| <= atol + rtol * |old|`` (``numpy.isclose`` with ``old`` as reference; NaN
+    equals NaN, infinities must match exactly), text cells must be equal. Rows are 1-based
+    data rows (the header is row 0)."""
     a, b = _read(old), _read(new)
     if not a or not b:
         return [] if a == b else [f"table {name}: one version is empty"]
@@ -63,6 +66,9 @@ def compare_tables(name: str, old: Path, new: Path, rtol: float, atol: float,
     out = []
     header = a[0]
     for i, (ra, rb) in enumerate(zip(a[1:], b[1:]), start=1):
+        if len(ra) != len(rb):
+            out.append(f"table {name}, row {i}: {len(ra)} cells before, {len(rb)} now")
+            continue
         for j, (x, y) in enumerate(zip(ra, rb)):
             if x == y:
                 continue
@@ -80,13 +86,46 @@ def compare_tables(name: str, old: Path, new: Path, rtol: float, atol: float,
     return out
 
 
+def _python_minor(v) -> list[str]:
+    return str(v).split(".")[:2]
+
+
+def _restrict(man: dict, stems: set, fallback_inputs: set) -> tuple[dict, dict, dict]:
+    """Inputs, parameters and outputs of the notebooks ``stems`` only (``--check
+    --notebook``): another notebook's files are neither expected nor compared."""
+    nbs = man.get("notebooks", {})
+    files, inputs, known = set(), set(), True
+    for st in stems:
+        rec = nbs.get(st)
+        if rec is None:
+            continue
+        files |= set(rec.get("outputs", []))
+        if "inputs" in rec:
+            inputs |= set(rec["inputs"])
+        else:
+            known = False
+    if not known:
+        inputs |= fallback_inputs
+    return ({k: v for k, v in man.get("inputs", {}).items() if k in inputs},
+            {k: v for k, v in man.get("parameters", {}).items() if k in stems},
+            {k: v for k, v in man.get("outputs", {}).items() if k in files})
+
+
 def compare_manifests(old: dict, new: dict, old_dir: Path, new_dir: Path, rtol: float,
-                      atol: float) -> CheckResult:
-    """Compare a committed report (``old_dir`` with manifest ``old``) with a fresh render."""
+                      atol: float, only: set | None = None) -> CheckResult:
+    """Compare a committed report (``old_dir`` with manifest ``old``) with a fresh render
+    (``new_dir``, manifest ``new``); ``only``: compare just these notebooks."""
     from hipstats.report.build import sha256_file
 
     res = CheckResult()
-    oi, ni = old.get("inputs", {}), new.get("inputs", {})
+    if only:
+        oi, op, oo = _restrict(old, only, set(new.get("inputs", {})))
+        ni, np_, no = _restrict(new, only, set(new.get("inputs", {})))
+        res.notes.append(f"only {sorted(only)} checked; index.html and other notebooks' "
+                         "files not compared")
+    else:
+        oi, op, oo = old.get("inputs", {}), old.get("parameters", {}), old.get("outputs", {})
+        ni, np_, no = new.get("inputs", {}), new.get("parameters", {}), new.get("outputs", {})
     for f in sorted(set(oi) | set(ni)):
         if f not in ni:
             res.drift.append(f"input {f}: in the manifest but not used now")
@@ -95,7 +134,6 @@ def compare_manifests(old: dict, new: dict, old_dir: Path, new_dir: Path, rtol: 
         elif oi[f] != ni[f]:
             res.drift.append(f"input {f} changed (sha256 {str(oi[f])[:12]} in the manifest, "
                              f"{str(ni[f])[:12]} now)")
-    op, np_ = old.get("parameters", {}), new.get("parameters", {})
     for nb in sorted(set(op) | set(np_)):
         a, b = op.get(nb, {}), np_.get(nb, {})
         for k in sorted(set(a) | set(b)):
@@ -106,32 +144,52 @@ def compare_manifests(old: dict, new: dict, old_dir: Path, new_dir: Path, rtol: 
     for k in sorted(set(ov) | set(nv)):
         if ov.get(k) != nv.get(k):
             msg = f"version of {k}: {ov.get(k)} in the manifest, {nv.get(k)} now"
-            (res.notes if k == "python" else res.drift).append(msg)
-    oo, no = old.get("outputs", {}), new.get("outputs", {})
+            patch_only = (k == "python" and ov.get(k) and nv.get(k)
+                          and _python_minor(ov[k]) == _python_minor(nv[k]))
+            (res.notes if patch_only else res.drift).append(msg)
+    os_, ns_ = old.get("hipstats_source"), new.get("hipstats_source")
+    if os_ and ns_ and os_ != ns_:
+        res.notes.append(f"hipstats source differs from the one that rendered (sha256 "
+                         f"{os_[:12]} in the manifest, {ns_[:12]} now); not drift: the "
+                         "version is compared, and results as numbers")
+    owner = {f: st for st, rec in new.get("notebooks", {}).items() for f in rec["outputs"]}
+    bad_tables: set = set()
+    files = []
     for f in sorted(set(oo) | set(no)):
         if f not in no:
             res.differences.append(f"{f}: in the manifest but not produced now")
-            continue
-        if f not in oo:
+        elif f not in oo:
             res.differences.append(f"{f}: produced now but not in the manifest")
-            continue
-        if f.startswith("tables/") and f.endswith(".csv"):
+        elif f.startswith("tables/") and f.endswith(".csv"):
             committed = old_dir / f
+            ok = False
             if not committed.is_file():
                 res.differences.append(f"{f}: missing from {old_dir}")
-                continue
-            if sha256_file(committed) != oo[f]:
+            elif sha256_file(committed) != oo[f]:
                 res.drift.append(f"{f} was edited after rendering (its sha256 differs from "
                                  "the manifest)")
-                continue
-            diffs = compare_tables(f, committed, new_dir / f, rtol, atol)
-            res.differences += diffs
-            if not diffs:
+            else:
+                diffs = compare_tables(f, committed, new_dir / f, rtol, atol)
+                res.differences += diffs
+                ok = not diffs
+            if ok:
                 res.tables_ok += 1
-        elif oo[f] == no[f]:
-            res.files_identical += 1
+            else:
+                bad_tables.add(owner.get(f))
         else:
-            res.files_bytes_differ += 1
-            res.notes.append(f"{f} differs in bytes (not compared across machines; its "
-                             "tables are compared as numbers)")
+            files.append(f)
+    for f in files:
+        if oo[f] == no[f]:
+            res.files_identical += 1
+            continue
+        res.files_bytes_differ += 1
+        kind = "page" if f.endswith(".html") else "figure" if f.startswith("figures/") else "file"
+        st = owner.get(f)
+        if st is None:
+            tail = "not compared across machines"
+        elif st in bad_tables:
+            tail = f"the tables of {st} differ (listed above)"
+        else:
+            tail = f"the tables of {st} agree within tolerance"
+        res.notes.append(f"{kind} {f} differs in bytes; {tail}")
     return res

@@ -37,20 +37,50 @@ class ReportRefused(HipstatsError):
     """``--out`` names something hipstats did not write; nothing was changed."""
 
 
+def _is_rel(name) -> bool:
+    """A plain relative POSIX path inside the folder (no ``..``, not absolute)."""
+    return (isinstance(name, str) and name != "" and not name.startswith("/")
+            and "\\" not in name and ".." not in name.split("/"))
+
+
+def _str_map(obj, values=(str,)) -> bool:
+    return isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, values)
+                                         for k, v in obj.items())
+
+
 def read_manifest(folder: Path) -> dict | None:
-    """The folder's manifest if it is a well-formed hipstats manifest, else None."""
+    """The folder's manifest if it is a well-formed hipstats manifest, else None.
+
+    Well-formed: a JSON object with ``"generator": "hipstats report"`` and the keys
+    ``outputs`` (relative path -> sha256), ``inputs`` (name -> sha256), ``versions``
+    (package -> version or null), ``parameters`` (notebook -> object) and ``notebooks``
+    (notebook -> ``{"cache_key": str, "outputs": [listed paths]}``). Anything else (not
+    JSON, a list, a missing key, a wrong type, a path with ``..``) is not a report.
+    """
     try:
         man = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
-    if not (isinstance(man, dict) and man.get("generator") == "hipstats report"
-            and isinstance(man.get("outputs"), dict)
-            and all(isinstance(k, str) and isinstance(v, str)
-                    for k, v in man["outputs"].items())):
+    if not (isinstance(man, dict) and man.get("generator") == "hipstats report"):
         return None
-    for key in ("inputs", "notebooks", "versions"):
-        if key in man and not isinstance(man[key], dict):
+    outputs = man.get("outputs")
+    if not (_str_map(outputs) and all(_is_rel(k) for k in outputs)):
+        return None
+    if not (_str_map(man.get("inputs")) and _str_map(man.get("versions"), (str, type(None)))
+            and _str_map(man.get("parameters"), (dict,))):
+        return None
+    nbs = man.get("notebooks")
+    if not _str_map(nbs, (dict,)):
+        return None
+    for rec in nbs.values():
+        if not (isinstance(rec.get("cache_key"), str) and isinstance(rec.get("outputs"), list)
+                and all(isinstance(f, str) and f in outputs for f in rec["outputs"])):
             return None
+        if "inputs" in rec and not (isinstance(rec["inputs"], list)
+                                    and all(isinstance(f, str) for f in rec["inputs"])):
+            return None
+    if "hipstats_source" in man and not isinstance(man["hipstats_source"], str):
+        return None
     return man
 
 
@@ -76,6 +106,12 @@ def check_target(out: Path, protected: list[Path]) -> None:
         if resolved == p or resolved in p.parents:
             raise ReportRefused(f"--out {out} would replace {p}, which holds your notebooks or "
                                 "data; choose another folder (e.g. reports)")
+    for parent in out.absolute().parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise ReportRefused(f"--out {out}: {parent} is a file, not a folder; nothing "
+                                    "was changed")
+            break
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ReportRefused(f"--out {out} is an existing file, not a report folder; nothing "
                             "was changed")

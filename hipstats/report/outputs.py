@@ -76,11 +76,19 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     def fix(v):
         return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
 
-    out = table.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(fix)
-    if out.index.dtype == object or pd.api.types.is_string_dtype(out.index):
+    cols = []
+    for j in range(table.shape[1]):  # by position: duplicated column names are kept
+        col = table.iloc[:, j]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            col = col.map(fix)
+        cols.append(col)
+    out = pd.concat(cols, axis=1) if cols else table.copy()
+    out.columns = table.columns
+    if not isinstance(out.index, pd.MultiIndex) and (
+            out.index.dtype == object or pd.api.types.is_string_dtype(out.index)):
         out.index = out.index.map(fix)
-    out.columns = [fix(c) if isinstance(c, str) else c for c in out.columns]
+    if not isinstance(out.columns, pd.MultiIndex):
+        out.columns = [fix(c) if isinstance(c, str) else c for c in out.columns]
     return out
