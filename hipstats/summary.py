@@ -134,7 +134,8 @@ def describe_source(data_path, data: pd.DataFrame) -> str:
     from pathlib import PurePath
 
     units = data.attrs.get("units") or {}
-    unit_text = ", ".join(f"{k} in {v}" for k, v in sorted(units.items()))
+    unit_text = ", ".join(f"{k} in {str(v).replace('*', chr(183))}"
+                          for k, v in sorted(units.items()))
     assumed = data.attrs.get("unit_assumed") or {}
     warn = "".join(f" **{k}: no unit was declared; {v} was assumed.**"
                    for k, v in sorted(assumed.items()))

@@ -32,6 +32,21 @@ def register(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
     p.add_argument("--check", action="store_true",
                    help="re-render into a temporary folder and compare with --out/manifest.json")
+    p.add_argument("--config", metavar="TOML",
+                   help="study config (default: ./hipstats.toml when present): data paths and "
+                        "how to read them, per design")
+    p.add_argument("--map", action="append", default=None, metavar="SRC=DST",
+                   help="for --data files: read column SRC (or wide stem) as DST (repeatable)")
+    p.add_argument("--units", nargs="+", action="extend", metavar="COLUMN=UNIT",
+                   help="for --data files: units the file holds, e.g. strength=N*m")
+    p.add_argument("--analysis-units", nargs="+", action="extend", metavar="COLUMN=UNIT",
+                   help="for --data files: units of the results, e.g. strength=N*m/kg")
+    p.add_argument("--lever-arm", metavar="M_OR_COLUMN",
+                   help="for --data files: lever arm (metres or a column) for force<->torque")
+    p.add_argument("--sheet", help="for --data files: Excel sheet")
+    p.add_argument("--dictionary", help="for --data files: REDCap data dictionary")
+    p.add_argument("--missing", action="append", default=None, metavar="CODE",
+                   help="for --data files: a missing-value code (repeatable)")
     p.add_argument("--rtol", type=float, default=1e-6,
                    help="--check: relative tolerance for table values (default 1e-6)")
     p.add_argument("--atol", type=float, default=1e-12,
@@ -58,7 +73,35 @@ def run(args) -> int:
     if args.jobs < 1:
         print("hipstats: error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    from hipstats.cli.validate_cmd import _lever, _pairs
+
+    one_off = {}
+    if args.map:
+        one_off["columns"] = _pairs(args.map, "--map", "SRC=DST")
+    if args.units:
+        one_off["units"] = _pairs(args.units, "--units", "COLUMN=UNIT")
+    if args.analysis_units:
+        one_off["analysis_units"] = _pairs(args.analysis_units, "--analysis-units",
+                                           "COLUMN=UNIT")
+    if args.lever_arm is not None:
+        one_off["lever_arm"] = _lever(args.lever_arm)
+    if args.sheet is not None:
+        one_off["sheet"] = args.sheet
+    if args.dictionary is not None:
+        one_off["dictionary"] = str(Path(args.dictionary).resolve())
+    if args.missing:
+        one_off["missing"] = list(args.missing)
+    if one_off and not data:
+        print("hipstats: error: --map/--units/--analysis-units/--lever-arm/--sheet/"
+              "--dictionary/--missing apply to --data files; give --data DESIGN=PATH (or put "
+              "them in hipstats.toml)", file=sys.stderr)
+        return 2
+    if args.config is not None and not Path(args.config).is_file():
+        print(f"hipstats: error: --config {args.config}: no such file", file=sys.stderr)
+        return 2
     cfg = ReportConfig(notebooks_dir=Path(args.notebooks_dir), out=Path(args.out), data=data,
+                       config=Path(args.config) if args.config else None,
+                       load_kwargs={d: dict(one_off) for d in data} if one_off else {},
                        notebooks=args.notebook, jobs=args.jobs, show_code=args.show_code,
                        use_cache=not args.no_cache, progress=not args.quiet)
     if not (args.rtol >= 0 and args.atol >= 0):

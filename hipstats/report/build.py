@@ -54,6 +54,8 @@ class ReportConfig:
     alpha: float = 0.05
     use_cache: bool = True
     progress: bool = True
+    config: Path | None = None   # hipstats.toml; default: ./hipstats.toml when it exists
+    load_kwargs: dict = field(default_factory=dict)  # design -> one-off load options
 
 
 def sha256_file(path: Path) -> str:
@@ -117,20 +119,55 @@ def _readable(nbs: list[Path]) -> list[Path]:
     return nbs
 
 
+def config_file(cfg: ReportConfig) -> Path | None:
+    """The study config the report reads: ``cfg.config`` or ./hipstats.toml if present."""
+    if cfg.config is not None:
+        return Path(cfg.config)
+    default = Path("hipstats.toml")
+    return default if default.is_file() else None
+
+
+def _config_designs(cfg: ReportConfig) -> list[str]:
+    from hipstats.config import designs_in
+
+    conf = config_file(cfg)
+    return designs_in(conf) if conf is not None else []
+
+
+def load_kwargs_for(cfg: ReportConfig, design: str) -> dict:
+    """Loading options for a design: the config's ``[data.<design>]`` table (without its
+    path), then one-off CLI options on top (JSON-safe: passed to the notebook)."""
+    from hipstats.config import load_options
+
+    out: dict = {}
+    conf = config_file(cfg)
+    if conf is not None and design in _config_designs(cfg):
+        opts = load_options(conf, design)
+        opts.pop("source", None)
+        out.update({k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items()})
+    out.update(cfg.load_kwargs.get(design, {}))
+    return out
+
+
 def _validate_inputs(cfg: ReportConfig, nbs: list[Path]) -> dict:
     """Validate every data file before any notebook runs; return design -> path."""
+    from hipstats.config import load_options
     from hipstats.validation import validate
 
     needed = {NOTEBOOK_DESIGNS.get(p.stem) for p in nbs} - {None}
     paths = {}
     problems = []
+    conf = config_file(cfg)
+    in_conf = _config_designs(cfg)
     for design in sorted(needed):
         path = cfg.data.get(design)
+        if path is None and design in in_conf:
+            path = load_options(conf, design).get("source")
         if path is None:
             default = Path("data") / "raw" / f"{design}.csv"
             path = default if default.exists() else None
         if path is not None:
-            rep = validate(path, design)
+            rep = validate(path, design, **load_kwargs_for(cfg, design))
             if not rep.ok:
                 problems += rep.problems
             paths[design] = str(Path(path).resolve())
@@ -200,6 +237,11 @@ def _params(cfg: ReportConfig, nb: Path, data_paths: dict, tmp: Path) -> dict:
     if design:
         path = data_paths.get(design)
         p["data_path"] = None if path is None or _is_bundled_example(path, design) else path
+        conf = config_file(cfg)
+        p["config_path"] = (str(conf.resolve()) if p["data_path"] and conf is not None
+                            and design in _config_designs(cfg) else None)
+        if cfg.load_kwargs.get(design):
+            p["load_kwargs"] = dict(cfg.load_kwargs[design])
     return p
 
 
@@ -218,6 +260,16 @@ def _inputs(nb: Path, data_paths: dict) -> dict:
         if name == "data_path":
             continue
         out[rel_path(path)] = sha256_file(path) if path.is_file() else "missing"
+    return out
+
+
+def _injected_inputs(params: dict) -> dict:
+    """Files named by injected ``*_path`` parameters other than the data file (the study
+    config): relative path -> sha256."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("_path") and k != "data_path" and isinstance(v, str) and Path(v).is_file():
+            out[rel_path(v)] = sha256_file(Path(v))
     return out
 
 
@@ -307,7 +359,7 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
     nb_inputs, nb_params = {}, {}
     for nb in nbs:
         params = _params(cfg, nb, data_paths, tmp)
-        nb_inputs[nb.stem] = _inputs(nb, data_paths)
+        nb_inputs[nb.stem] = {**_inputs(nb, data_paths), **_injected_inputs(params)}
         nb_params[nb.stem] = _stable_params(params)
         key = _cache_key(nb, params, nb_inputs[nb.stem], src_hash)
         prev = prev_nbs.get(nb.stem)
