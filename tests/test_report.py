@@ -76,7 +76,6 @@ def test_pages_figures_tables_no_errors(rendered):
 def test_second_run_uses_cache(rendered):
     out, first, second, stdout = rendered
     assert "executed none" in stdout
-    assert second < first / 3, (first, second)
 
 
 def test_two_renders_on_one_machine_are_byte_identical(rendered, tmp_path):

@@ -85,7 +85,7 @@ def test_check_tolerates_noise_below_rtol_and_names_a_real_difference(project):
     assert "tables agree within rtol=0.01" in r.stdout
 
 
-def test_changed_trial_summaries_rerender_03_and_are_drift(project):
+def test_changed_inputs_are_drift_named_by_path_and_rerender_03(project):
     trials = project / "data" / "external" / "published_trials.csv"
     pooled = (project / "reports" / "tables" / "03-pooled.csv").read_text()
     page = (project / "reports" / "03-evidence.html").read_text()
@@ -96,19 +96,15 @@ def test_changed_trial_summaries_rerender_03_and_are_drift(project):
     cells[j] = str(float(cells[j]) - 0.7)
     lines[1] = ",".join(cells)
     trials.write_text("\n".join(lines) + "\n")
+    nb = project / "notebooks" / "03-evidence.ipynb"
+    nb.write_text(nb.read_text().replace("md_cm = 1.5", "md_cm = 1.6"))
     r = _report("--out", "reports", "--check", cwd=project)
     assert r.returncode == 1 and "data/external/published_trials.csv changed" in r.stderr
+    assert "notebooks/03-evidence.ipynb changed" in r.stderr
     r = _report("--out", "reports", cwd=project)
     assert r.returncode == 0 and "executed ['03-evidence']" in r.stdout, r.stdout
     assert (project / "reports" / "tables" / "03-pooled.csv").read_text() != pooled
     assert (project / "reports" / "03-evidence.html").read_text() != page
-
-
-def test_changed_notebook_is_drift(project):
-    nb = project / "notebooks" / "03-evidence.ipynb"
-    nb.write_text(nb.read_text().replace("md_cm = 1.5", "md_cm = 1.6"))
-    r = _report("--out", "reports", "--check", cwd=project)
-    assert r.returncode == 1 and "notebooks/03-evidence.ipynb changed" in r.stderr
 
 
 def test_clone_in_another_folder_reuses_cache_and_writes_the_same_manifest(project, tmp_path):

@@ -97,44 +97,33 @@ def test_malformed_manifest_is_not_an_internal_error(tmp_path, capsys, monkeypat
     assert read_manifest(out) == good
 
 
-def test_rerender_replaces_previous_report_with_normal_permissions(tmp_path):
+def test_concurrent_renders_permissions_and_stale_folders(tmp_path):
+    """Two renders to one --out at once (the second waits for the first's lock) after a
+    killed run left a stale temporary folder: both succeed, the stale folder is removed,
+    nothing else is left beside the report, folders are 0755 and files 0644 under umask
+    022."""
     out = tmp_path / "rep"
-    old_umask = os.umask(0o022)
-    try:
-        assert _report("--out", str(out), "--notebook", "03").returncode == 0
-        man = json.loads((out / "manifest.json").read_text())
-        assert oct(out.stat().st_mode & 0o777) == "0o755"
-        assert oct((out / "figures").stat().st_mode & 0o777) == "0o755"
-        assert oct((out / "03-evidence.html").stat().st_mode & 0o777) == "0o644"
-        # a stale render folder of a killed run (its process is gone) is cleaned up
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True).stdout.strip()
-        stale = tmp_path / ".rep-render-zzzz"
-        stale.mkdir()
-        (stale / ".hipstats-pid").write_text(dead)
-        (stale / "half.html").write_text("partial")
-        r = _report("--out", str(out), "--notebook", "03", "--no-cache")
-        assert r.returncode == 0, r.stderr
-        assert not stale.exists()
-        assert json.loads((out / "manifest.json").read_text())["outputs"] == man["outputs"]
-        assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".rep.lock") == ["rep"]
-    finally:
-        os.umask(old_umask)
-
-
-def test_concurrent_renders_wait_for_each_other(tmp_path):
-    out = tmp_path / "rep"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / ".rep-render-zzzz"
+    stale.mkdir()
+    (stale / ".hipstats-pid").write_text(dead)
+    (stale / "half.html").write_text("partial")
     env = {**os.environ, "CI": "true"}
-    cmd = [sys.executable, "-m", "hipstats.cli", "report", "--quiet", "--notebook", "03",
+    cmd = [sys.executable, "-c", "import os, sys; os.umask(0o022); from hipstats.cli import "
+           "main; sys.exit(main(sys.argv[1:]))", "report", "--quiet", "--notebook", "03",
            "--no-cache", "--out", str(out)]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    results = [(p.wait(timeout=900), p.stderr.read()) for p in procs]
     for rc, err in results:
         assert rc == 0, err
         assert "internal error" not in err and "Traceback" not in err
-    assert (out / "manifest.json").is_file()
-    assert not list(tmp_path.glob(".rep-render-*")) and not list(tmp_path.glob(".rep-old-*"))
+    assert (out / "manifest.json").is_file() and not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".rep.lock") == ["rep"]
+    assert oct(out.stat().st_mode & 0o777) == "0o755"
+    assert oct((out / "figures").stat().st_mode & 0o777) == "0o755"
+    assert oct((out / "03-evidence.html").stat().st_mode & 0o777) == "0o644"
 
 
 def test_csv_formula_cells_are_neutralised(tmp_path):
