@@ -160,7 +160,10 @@ def mixed_anova(data: pd.DataFrame, dv: str, within: str, subject: str,
     E = (Yc - X @ B).T @ (Yc - X @ B)
     sse_within = float(np.trace(E))
     df_within_err = (N - p) * (J - 1)
-    eps = float(np.trace(E) ** 2 / ((J - 1) * np.trace(E @ E))) if J > 2 else np.nan
+    # GG epsilon needs a non-singular error SSP matrix: with fewer error df than within
+    # contrasts (N - p < J - 1) afex/car cannot estimate it and report the uncorrected test
+    eps = (float(np.trace(E) ** 2 / ((J - 1) * np.trace(E @ E)))
+           if J > 2 and N - p >= J - 1 else np.nan)
     rows = []
     errors_total = sse_between + sse_within
     if between:

@@ -216,6 +216,9 @@ def rm_corr(data: pd.DataFrame, x: str, y: str, subject: str,
         pval = float(2 * sps.t.sf(abs(t), dof))
     else:
         pval = 0.0
-    lo, hi = fisher_ci(r, 1 / np.sqrt(dof - 1), alpha) if dof > 1 else (np.nan, np.nan)
+    # dof = 1: the Fisher-z SE is infinite and the interval is the whole range, as rmcorr
+    # (psych::r.con) reports it
+    lo, hi = (fisher_ci(r, 1 / np.sqrt(dof - 1), alpha) if dof > 1
+              else (-1.0, 1.0) if dof == 1 else (np.nan, np.nan))
     return pd.DataFrame([{"r": r, "dof": dof, "pval": pval, "ci_low": lo, "ci_high": hi,
                           "n_obs": n, "n_subjects": k}])
