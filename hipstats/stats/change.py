@@ -364,11 +364,20 @@ def ancova(data: pd.DataFrame, dv: str, time: str, subject: str, between: str, p
     n, p = X.shape
     if n <= p:
         raise AnalysisError(f"too few subjects ({n}) for {p} ANCOVA coefficients")
-    XtX_inv = np.linalg.pinv(X.T @ X)
+    # covariates centred at their means and a QR solve (as R's lm), not the normal
+    # equations: a baseline far from zero with a small spread (y + 1000) made X'X
+    # ill-conditioned and moved the group difference (found by the invariance tests)
+    k0 = 1 + len(others)
+    xbar_cov = X[:, k0:].mean(axis=0)
+    X = X.copy()
+    X[:, k0:] -= xbar_cov
     if np.linalg.matrix_rank(X) < p:
         raise AnalysisError("ANCOVA design is rank-deficient (a covariate is constant or "
                             "collinear)")
-    beta = XtX_inv @ X.T @ y
+    Qm, Rm = np.linalg.qr(X)
+    beta = np.linalg.solve(Rm, Qm.T @ y)
+    Rinv = np.linalg.inv(Rm)
+    XtX_inv = Rinv @ Rinv.T
     resid = y - X @ beta
     dof = n - p
     sigma2 = resid @ resid / dof
@@ -382,7 +391,7 @@ def ancova(data: pd.DataFrame, dv: str, time: str, subject: str, between: str, p
                      "dof": dof, "pval": 2 * sps.t.sf(abs(t), dof),
                      "ci_low": est - q * se, "ci_high": est + q * se, "n": n})
     res = pd.DataFrame(rows)
-    xbar = X[:, 1 + len(others):].mean(axis=0)
+    xbar = X[:, 1 + len(others):].mean(axis=0)   # zero: the covariates are centred
     means = []
     for g in levels:
         L = np.zeros(p)

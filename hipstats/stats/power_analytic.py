@@ -117,16 +117,27 @@ def _brentq(f, lo: float, hi: float) -> float:
         raise AnalysisError(f"sample size could not be solved for: {e}") from None
 
 
+def _nct_tail(q: float, nu: float, ncp: float, upper: bool) -> float:
+    """P(T > q) (upper) or P(T <= q) of the noncentral t. scipy returns NaN deep in a tail;
+    there the normal approximation of Abramowitz & Stegun 26.7.10 is used (its value is
+    then ~0 or ~1, far below any power that matters)."""
+    v = float(sps.nct.sf(q, nu, ncp) if upper else sps.nct.cdf(q, nu, ncp))
+    if np.isfinite(v):
+        return min(max(v, 0.0), 1.0)
+    z = (q * (1 - 1 / (4 * nu)) - ncp) / np.sqrt(1 + q * q / (2 * nu))
+    return float(sps.norm.sf(z) if upper else sps.norm.cdf(z))
+
+
 def _t_power(d: float, n: float, alpha: float, alt: str, tsample: int) -> float:
     """pwr::pwr.t.test's power expression (n per group for two samples)."""
     nu = (n - 1) * tsample
     ncp = np.sqrt(n / tsample) * d
     if alt == "two-sided":
         qu = sps.t.isf(alpha / 2, nu)
-        return float(sps.nct.sf(qu, nu, ncp) + sps.nct.cdf(-qu, nu, ncp))
+        return min(1.0, _nct_tail(qu, nu, ncp, True) + _nct_tail(-qu, nu, ncp, False))
     if alt == "greater":
-        return float(sps.nct.sf(sps.t.isf(alpha, nu), nu, ncp))
-    return float(sps.nct.cdf(sps.t.ppf(alpha, nu), nu, ncp))
+        return _nct_tail(sps.t.isf(alpha, nu), nu, ncp, True)
+    return _nct_tail(sps.t.ppf(alpha, nu), nu, ncp, False)
 
 
 def power_ttest(d: float, n: float | None = None, power: float | None = None,

@@ -156,8 +156,10 @@ def kenward_roger(X, Z, groups, lam, sigma, generators, Phi):
     for r in range(nG):
         for t in range(nG):
             IE2[r, t] = K[r, t] - 2 * np.sum(Phi * Q[r][t]) + np.sum((Phi @ P[r]) * (P[t] @ Phi))
-    W = 2 * (np.linalg.inv(IE2) if np.min(np.abs(np.linalg.eigvalsh(IE2))) > 1e-10
-             else np.linalg.pinv(IE2))
+    # relative test: IE2 scales as 1/sigma^4, so an absolute threshold would change the
+    # result when y is rescaled
+    ev = np.abs(np.linalg.eigvalsh(IE2))
+    W = 2 * (np.linalg.inv(IE2) if ev.min() > 1e-12 * ev.max() else np.linalg.pinv(IE2))
     U = np.zeros((p, p))
     for r in range(nG):
         for t in range(nG):
@@ -194,7 +196,10 @@ def kr_adjust(L: np.ndarray, V0: np.ndarray, P: list, W: np.ndarray) -> tuple[fl
     V1 = 1 - c2 * B
     V2 = 1 - c3 * B
     V0_ = 0.0 if abs(V0_) < 1e-10 else V0_
-    rho = (1 / qq) * ((1 - A2 / qq) / V1) ** 2 * V0_ / V2
+    # pbkrtest's .divZero: 0/0 (both below 1e-14) counts as 1 (exactly identified cases)
+    num = 1 - A2 / qq
+    ratio = 1.0 if abs(num) < 1e-14 and abs(V1) < 1e-14 else num / V1
+    rho = (1 / qq) * ratio ** 2 * V0_ / V2
     df2 = float(4 + (qq + 2) / (qq * rho - 1))
     scale = 1.0 if abs(df2 - 2) < 1e-2 else df2 * (1 - A2 / qq) / (df2 - 2)
     return df2, float(scale)

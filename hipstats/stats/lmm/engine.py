@@ -432,13 +432,16 @@ def evaluate(theta: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool = True,
 
 
 # ------------------------------------------------------------------------- optimiser
-def _fd_hessian(gfun, x: np.ndarray, central: bool = True, rel: float = 1e-5) -> np.ndarray:
-    """Hessian from differences of an exact gradient (symmetrised)."""
+def _fd_hessian(gfun, x: np.ndarray, central: bool = True, rel: float = 1e-5,
+                floor: np.ndarray | None = None) -> np.ndarray:
+    """Hessian from differences of an exact gradient (symmetrised). Steps are ``rel`` times
+    max(|x_i|, floor_i) (floor 0.1 by default: theta is scale-free)."""
     k = len(x)
     H = np.zeros((k, k))
     g0 = None if central else gfun(x)
+    floor = np.full(k, 0.1) if floor is None else np.asarray(floor, float)
     for i in range(k):
-        h = rel * max(abs(x[i]), 0.1)
+        h = rel * max(abs(x[i]), floor[i])
         e = np.zeros(k)
         e[i] = h
         if central:
@@ -464,8 +467,12 @@ def devfun_vp_hessian(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool)
     """Hessian of ``devfun_vp`` by central differences of its exact gradient (relative step
     1e-4: O(h^2) truncation; on Oxboys with three random effects the Satterthwaite df move
     by < 1e-6 relative between steps 1e-4 and 1e-5, tested)."""
-    return _fd_hessian(lambda v: devfun_vp_grad(v, B, tmap, reml), np.asarray(varpar, float),
-                       central=True, rel=1e-4)
+    varpar = np.asarray(varpar, float)
+    # theta is relative to sigma (scale-free); sigma's step is relative to sigma itself, so
+    # the df do not change when y is rescaled
+    floor = np.append(np.full(len(varpar) - 1, 1e-2), abs(varpar[-1]))
+    return _fd_hessian(lambda v: devfun_vp_grad(v, B, tmap, reml), varpar, central=True,
+                       rel=1e-4, floor=floor)
 
 
 def _newton_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
