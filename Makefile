@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test bench clean lock
+.PHONY: install report test bench notebook clean lock
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# JupyterLab on the notebooks; run interactively they write to .scratch/, never reports/.
+notebook: $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements.lock -e ".[notebook]"
+	$(BIN)/jupyter lab notebooks/
 
 # Re-pin requirements.lock from the current venv (maintainers only).
 lock:
