@@ -124,20 +124,36 @@ def describe_ancova(res: pd.DataFrame, dv: str) -> str:
 
 
 def describe_source(data_path, data: pd.DataFrame) -> str:
-    """One paragraph naming where the data came from: the bundled synthetic example (only
-    then is the word "synthetic" used) or the user's file, with its units and size."""
+    """Provenance paragraph for a page: the bundled synthetic example (only then is the word
+    "synthetic" used) or the user's file with its layout, rows read, kept and excluded,
+    missed visits, units, conversions and any assumed unit; and the hipstats version."""
+    import hipstats
+
     n_sub = data["subject"].nunique() if "subject" in data else len(data)
-    size = f"{len(data)} rows, {n_sub} subjects"
+    version = f" Analysed with hipstats {hipstats.__version__}."
     if not data_path:
         return ("Data: the bundled example cohort. These data are **synthetic**, calibrated to "
-                f"published summaries (see `data/datapackage.json`); {size}.")
+                f"published summaries (see `data/datapackage.json`); {len(data)} rows, "
+                f"{n_sub} subjects." + version)
     from pathlib import PurePath
 
+    rep = data.attrs.get("hipstats_report") or {}
     units = data.attrs.get("units") or {}
     unit_text = ", ".join(f"{k} in {str(v).replace('*', chr(183))}"
                           for k, v in sorted(units.items()))
+    parts = [f"Data: `{PurePath(str(data_path)).name}`"]
+    if rep:
+        parts.append(f"{rep.get('layout', '')} layout, {rep.get('n_input_rows', '?')} rows read, "
+                     f"{rep.get('n_excluded_rows', 0)} excluded, "
+                     f"{rep.get('n_missing_visits', 0)} missed visits kept as missing")
+    parts.append(f"{len(data)} person-visits of {n_sub} subjects")
+    if unit_text:
+        parts.append(unit_text)
+    text = "; ".join(parts) + "."
+    conv = data.attrs.get("conversions") or []
+    if conv:
+        text += " Conversions: " + "; ".join(str(c).replace("*", chr(183)) for c in conv) + "."
     assumed = data.attrs.get("unit_assumed") or {}
-    warn = "".join(f" **{k}: no unit was declared; {v} was assumed.**"
-                   for k, v in sorted(assumed.items()))
-    return (f"Data: `{PurePath(str(data_path)).name}`; {size}"
-            + (f"; {unit_text}" if unit_text else "") + "." + warn)
+    text += "".join(f" **{k}: no unit was declared; {v} was assumed.**"
+                    for k, v in sorted(assumed.items()))
+    return text + version

@@ -318,17 +318,37 @@ def _render_one(nb_path: Path, params: dict, tmp: Path, show_code: bool) -> list
     return sorted(after - before)
 
 
-def _index(entries: list[tuple[str, str]], manifest_versions: dict) -> str:
-    items = "\n".join(f'<li><a href="{html.escape(page)}">{html.escape(title)}</a></li>'
-                      for title, page in entries)
-    ver = html.escape(", ".join(f"{k} {v}" for k, v in sorted(manifest_versions.items())))
+def _index(entries: list[tuple[str, str]], manifest_versions: dict, inputs: dict | None = None,
+           parameters: dict | None = None, files: list[str] | None = None) -> str:
+    """The report's front page: pages, the provenance of every input (path and SHA-256),
+    the parameters of each notebook, the figures and tables, and the versions."""
+    esc = html.escape
+    items = "\n".join(f'<li><a href="{esc(page)}">{esc(title)}</a></li>'
+                       for title, page in entries)
+    rows = "\n".join(f"<tr><td><code>{esc(k)}</code></td><td><code>{esc(str(v)[:16])}</code>"
+                      "</td></tr>" for k, v in sorted((inputs or {}).items()))
+    params = "\n".join(
+        f"<tr><td>{esc(nb)}</td><td>{esc(', '.join(f'{k} = {v}' for k, v in sorted(p.items())))}"
+        "</td></tr>" for nb, p in sorted((parameters or {}).items()))
+    figs = [f for f in (files or []) if f.startswith("figures/") and f.endswith(".png")]
+    tabs = [f for f in (files or []) if f.startswith("tables/")]
+    links = lambda fs: ", ".join(  # noqa: E731
+        f'<a href="{esc(f)}">{esc(f.split("/", 1)[1])}</a>' for f in fs)
+    ver = esc(", ".join(f"{k} {v}" for k, v in sorted(manifest_versions.items())))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<title>hipstats report</title>\n<style>body{font-family:sans-serif;max-width:46em;"
-            "margin:2em auto;line-height:1.5}</style>\n</head>\n<body>\n<h1>hipstats report</h1>\n"
-            "<p>Rendered by <code>hipstats report</code> from the notebooks in "
-            "<code>notebooks/</code>. Figures (PNG 300 dpi and PDF) are in <code>figures/</code>, "
-            "tables in <code>tables/</code>, checksums in <code>manifest.json</code>.</p>\n"
-            f"<ul>\n{items}\n</ul>\n<p><small>{ver}</small></p>\n</body>\n</html>\n")
+            "<title>hipstats report</title>\n<style>body{font-family:sans-serif;max-width:60em;"
+            "margin:2em auto;line-height:1.5;padding:0 1em}table{border-collapse:collapse}"
+            "td,th{border-bottom:1px solid #ddd;padding:.2em .6em;text-align:left;"
+            "vertical-align:top}code{font-size:90%}</style>\n</head>\n<body>\n"
+            "<h1>hipstats report</h1>\n<p>Rendered by <code>hipstats report</code> from the "
+            "numbered notebooks. Each page starts with its data source. Figures are PNG (300 dpi) "
+            "and PDF; tables are CSV at full precision; <code>manifest.json</code> holds every "
+            "checksum, and <code>hipstats report --check</code> verifies the report.</p>\n"
+            f"<h2>Pages</h2>\n<ul>\n{items}\n</ul>\n"
+            "<h2>Inputs</h2>\n<table><tr><th>file</th><th>SHA-256 (first 16)</th></tr>\n"
+            f"{rows}\n</table>\n<h2>Parameters</h2>\n<table>{params}</table>\n"
+            f"<h2>Figures</h2>\n<p>{links(figs)}</p>\n<h2>Tables</h2>\n<p>{links(tabs)}</p>\n"
+            f"<p><small>{ver}</small></p>\n</body>\n</html>\n")
 
 
 def _title(nb_path: Path) -> str:
@@ -405,7 +425,12 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
     shutil.rmtree(tmp / ".work", ignore_errors=True)
     vers = versions()
     entries = [(_title(nb), f"{nb.stem}.html") for nb in nbs]
-    (tmp / "index.html").write_text(_index(entries, vers), encoding="utf-8")
+    all_inputs = {}
+    for stem in sorted(nb_inputs):
+        all_inputs.update(nb_inputs[stem])
+    produced = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+    (tmp / "index.html").write_text(_index(entries, vers, all_inputs, nb_params, produced),
+                                    encoding="utf-8")
     from hipstats.report.outdir import PID_FILE
 
     outputs = {}
