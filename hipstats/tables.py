@@ -82,6 +82,15 @@ class PublicationTable:
 
     _repr_html_ = to_html
 
+    #: MIME type carrying the table's cells for the Word export of the report.
+    MIME = "application/vnd.hipstats.table+json"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.to_html(), "text/plain": repr(self),
+                self.MIME: {"caption": self.caption or "", "note": self.note or "",
+                            "columns": [str(c) for c in self.data.columns],
+                            "rows": self.data.astype(str).values.tolist()}}
+
     def __repr__(self) -> str:
         head = (self.caption + "\n") if self.caption else ""
         return head + self.data.to_string(index=False) + (f"\n{self.note}" if self.note else "")

@@ -314,6 +314,9 @@ def _render_one(nb_path: Path, params: dict, tmp: Path, show_code: bool) -> list
     nb = execute_notebook(nb, nb_path.stem, workdir=str(nb_path.parent.resolve()))
     page = tmp / f"{nb_path.stem}.html"
     page.write_text(_html(nb, show_code), encoding="utf-8")
+    from hipstats.report.docx_export import notebook_to_docx
+
+    notebook_to_docx(nb, tmp / f"{nb_path.stem}.docx", _title(nb_path))
     after = {p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()}
     return sorted(after - before)
 
