@@ -73,12 +73,14 @@ class PublicationTable:
     def to_html(self) -> str:
         styler = self.data.style.hide(axis="index").format(escape="html")
         styler = styler.set_uuid(self.name)
-        if self.caption:
-            styler = styler.set_caption(html.escape(self.caption))
         body = styler.to_html(exclude_styles=True).replace("<table>", '<table class="hs-table">',
                                                             1)
+        # the caption is a paragraph above the table (an HTML <caption> wraps to the
+        # table's width, which squeezed it into a narrow column on narrow tables)
+        cap = (f'<p class="hs-caption"><b>{html.escape(self.caption)}</b></p>'
+               if self.caption else "")
         note = f'<p class="hs-note">{html.escape(self.note)}</p>' if self.note else ""
-        return f'<div class="hs-table-wrap">{body}{note}</div>'
+        return f'<div class="hs-table-wrap">{cap}{body}{note}</div>'
 
     _repr_html_ = to_html
 

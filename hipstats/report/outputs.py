@@ -39,12 +39,22 @@ def _inside(folder: str | Path, name: str, suffix: str) -> Path:
     return path
 
 
-def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool = True) -> None:
+_FIGURE_NUMBER = [0]
+
+
+def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool = True,
+                caption: str | None = None) -> None:
     """Save a Figure (or an Axes/FacetGrid) as ``<name>.png`` (300 dpi) and ``<name>.pdf``.
 
-    In a notebook the figure is then displayed once and closed, so the page shows it and
-    nothing else (no file paths, which would differ between runs).
+    In a notebook the figure is then displayed once, numbered ("Figure 2. ...") with
+    ``caption`` (default: the name in words) under it and as the image's alt text, and
+    closed, so the page shows it and nothing else (no file paths, which would differ
+    between runs). Figures are numbered per kernel, i.e. per page.
     """
+    import base64
+    import html
+    import io
+
     fig = getattr(fig, "figure", None) or getattr(fig, "fig", None) or fig
     for suffix, meta in ((".png", PNG_METADATA), (".pdf", PDF_METADATA)):
         path = _inside(folder, name, suffix)
@@ -55,7 +65,17 @@ def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool =
     except ImportError:  # pragma: no cover
         get_ipython = None
     if show and get_ipython is not None and get_ipython() is not None:
-        display(fig)
+        _FIGURE_NUMBER[0] += 1
+        text = caption or re.sub(r"^\d+-", "", name).replace("-", " ").capitalize()
+        label = f"Figure {_FIGURE_NUMBER[0]}. {text}"
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, metadata=PNG_METADATA, bbox_inches="tight")
+        b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        figure_html = (f'<figure class="hs-figure"><img src="data:image/png;base64,{b64}" '
+                       f'alt="{html.escape(label)}" style="max-width:100%">'
+                       f"<figcaption>{html.escape(label)}</figcaption></figure>")
+        display({"image/png": b64, "text/html": figure_html,
+                 "text/plain": label}, raw=True)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
