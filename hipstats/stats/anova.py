@@ -178,6 +178,9 @@ def mixed_anova(data: pd.DataFrame, dv: str, within: str, subject: str,
         rows.append((f"{between}:{within}", (p - 1) * (J - 1), df_within_err, ss_i, sse_within, eps))
     out = []
     for effect, df1, df2, ss, sse, e in rows:
+        if not sse > 1e-13 * max(1.0, errors_total + ss):
+            raise AnalysisError(f"the error term of {effect!r} is 0 (the outcome is fitted "
+                                "exactly by subjects and visits): its F-test is undefined")
         F = (ss / df1) / (sse / df2)
         pval = float(sps.f.sf(F, df1, df2))
         pgg = float(sps.f.sf(F, df1 * e, df2 * e)) if np.isfinite(e) else pval

@@ -171,6 +171,13 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
         ind[np.arange(n), within] = 1.0
         Zfull = np.column_stack([Z, ind])
     tmap = E.ThetaMap(q, correlated=correlated, n_nested=n_nested)
+    n_re = m * q + (int(pd.Series(list(zip(codes, d[nested].astype(str)))).nunique())
+                    if nested else 0)
+    if n <= n_re:
+        raise AnalysisError(f"number of observations ({n}) <= number of random effects "
+                            f"({n_re}) for {subject!r}: the random-effects parameters and the "
+                            "residual variance are not identifiable (lme4 refuses this too); "
+                            "simplify the random part")
     if n <= p + tmap.k:
         raise AnalysisError(f"too few observations ({n}) for the model")
     B = E.blocks(X, Zfull, y, codes, m)

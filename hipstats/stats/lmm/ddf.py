@@ -48,6 +48,13 @@ class Satterthwaite:
                  hessian_vp: np.ndarray | None = None):
         varpar = np.append(np.asarray(theta, float), sigma)
         H = devfun_vp_hessian(varpar, B, tmap, reml) if hessian_vp is None else hessian_vp
+        if not np.all(np.isfinite(H)):
+            # the deviance is not finite next to the optimum (a degenerate design): no
+            # Satterthwaite df can be computed; they are reported as NaN
+            self.A = np.full_like(H, np.nan)
+            self.J = vcov_jacobian(np.asarray(theta, float), sigma, B, tmap)
+            self.vcov = vcov
+            return
         # parameters at a boundary (a variance of 0) are not estimated: lmerTest's Hessian
         # there is taken as is; a singular H gets the pseudo-inverse
         try:
