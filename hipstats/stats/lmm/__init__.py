@@ -180,12 +180,21 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
                             "simplify the random part")
     if n <= p + tmap.k:
         raise AnalysisError(f"too few observations ({n}) for the model")
+    # With an intercept, fit y minus its mean (the intercept takes it back afterwards):
+    # y'y - fitted parts is a difference of large sums when y sits far from zero, and the
+    # deviance lost digits (y + 1000 moved the log-likelihood by 1e-4; invariance tests)
+    int_col = [j for j, nm in enumerate(Xdf.columns) if nm == "Intercept"
+               and np.all(X[:, j] == 1.0)]
+    ybar = float(y.mean()) if int_col else 0.0
+    y = y - ybar
     B = E.blocks(X, Zfull, y, codes, m)
     theta, info = E.optimise(B, tmap, reml)
     ev = E.evaluate(theta, B, tmap, reml, grad=False, keep=True)
     dev = ev.dev
     sigma = float(np.sqrt(ev.pwrss / (n - p if reml else n)))
-    beta = ev.beta
+    beta = ev.beta.copy()
+    if int_col:
+        beta[int_col[0]] += ybar
     V0 = sigma ** 2 * ev.parts["C"]
     lam = tmap.lam(theta)
     Dm = sigma ** 2 * lam @ lam.T
