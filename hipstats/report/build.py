@@ -16,6 +16,7 @@ folder reuses the cache and writes the same manifest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -190,19 +191,28 @@ def rel_path(path) -> str:
         return p.as_posix()
 
 
-def _is_bundled_example(path: str, design: str) -> bool:
-    """True when ``path`` is byte for byte the bundled synthetic example of ``design`` (as
-    ``hipstats simulate --bundle`` writes it): only then do pages call the data synthetic."""
+@functools.lru_cache(maxsize=None)
+def _bundled_example_bytes(design: str) -> bytes:
+    """The bundled example of ``design`` as ``hipstats simulate --bundle`` writes it
+    (generated once per process, not once per notebook and render)."""
     from hipstats.io.writers import write
     from hipstats.synthetic import EXAMPLE_SEEDS, example_file_rows, simulate_cohort
 
-    if design not in EXAMPLE_SEEDS or Path(path).suffix.lower() != ".csv":
-        return False
     with tempfile.TemporaryDirectory() as d:
         ref = Path(d) / f"{design}.csv"
         write(example_file_rows(simulate_cohort(design, seed=EXAMPLE_SEEDS[design]), design),
               ref, design)
-        return ref.read_bytes() == Path(path).read_bytes()
+        return ref.read_bytes()
+
+
+def _is_bundled_example(path: str, design: str) -> bool:
+    """True when ``path`` is byte for byte the bundled synthetic example of ``design``: only
+    then do pages call the data synthetic."""
+    from hipstats.synthetic import EXAMPLE_SEEDS
+
+    if design not in EXAMPLE_SEEDS or Path(path).suffix.lower() != ".csv":
+        return False
+    return Path(path).read_bytes() == _bundled_example_bytes(design)
 
 
 def _declared_paths(nb: Path) -> dict:

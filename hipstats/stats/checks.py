@@ -21,6 +21,7 @@ __all__ = [
     "check_min_subjects",
     "check_not_constant",
     "check_groups_nonempty",
+    "text_values",
 ]
 
 
@@ -57,13 +58,19 @@ def check_columns(data: pd.DataFrame, **roles: str | Iterable[str] | None) -> No
                 raise AnalysisError(f"{role}={col!r} is not a column of data (columns: {avail})")
 
 
+def text_values(s: pd.Series, most: int = 3) -> list:
+    """The first distinct values of ``s`` that are not numbers (for error messages)."""
+    vals = s.dropna()
+    bad = vals[pd.to_numeric(vals, errors="coerce").isna()]
+    return list(pd.unique(bad.astype(str)))[:most]
+
+
 def check_numeric(data: pd.DataFrame, cols: str | Iterable[str]) -> None:
     """Require numeric (or boolean) columns."""
     for col in ([cols] if isinstance(cols, str) else list(cols)):
         if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            vals = data[col].dropna()
-            bad = list(pd.unique(vals[pd.to_numeric(vals, errors="coerce").isna()].astype(str)))
-            what = (f"it holds text such as {bad[:3]}" if bad else
+            bad = text_values(data[col])
+            what = (f"it holds text such as {bad}" if bad else
                     f"it holds numbers stored as text (dtype {data[col].dtype})")
             raise AnalysisError(f"column {col!r} must be numeric; {what}: convert it (declare "
                                 "missing-value codes when loading)")

@@ -39,15 +39,15 @@ def _parse_random(random) -> list[str]:
 
 
 def _nested_columns(d: pd.DataFrame, subject: str, nested: str, codes: np.ndarray):
-    """Index of each row's nested unit within its subject (0, 1, ...) and the maximum
-    number of units per subject."""
+    """Index of each row's nested unit within its subject (0, 1, ...), the maximum number
+    of units per subject, and the number of units in all."""
     unit = pd.factorize(pd.Series(list(zip(codes, d[nested].astype(str))), index=d.index),
                         sort=True)[0]
     first = pd.Series(unit).groupby(codes).transform("min").to_numpy()
     # rank of the unit within the subject (units are numbered consecutively per subject
     # because factorize sorted the (subject, unit) pairs)
     within = unit - first
-    return within, int(within.max()) + 1
+    return within, int(within.max()) + 1, int(unit.max()) + 1
 
 
 def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
@@ -160,10 +160,10 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     m = len(uniques)
     q = Z.shape[1]
     check_min_subjects(d, subject, max(3, q + 1), "a mixed model")
-    n_nested = 0
+    n_nested = n_units = 0
     Zfull = Z
     if nested:
-        within, n_nested = _nested_columns(d, subject, nested, codes)
+        within, n_nested, n_units = _nested_columns(d, subject, nested, codes)
         if n_nested < 2:
             raise AnalysisError(f"nested={nested!r} has one level per subject; nothing is "
                                 "nested")
@@ -171,8 +171,7 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
         ind[np.arange(n), within] = 1.0
         Zfull = np.column_stack([Z, ind])
     tmap = E.ThetaMap(q, correlated=correlated, n_nested=n_nested)
-    n_re = m * q + (int(pd.Series(list(zip(codes, d[nested].astype(str)))).nunique())
-                    if nested else 0)
+    n_re = m * q + n_units
     if n <= n_re:
         raise AnalysisError(f"number of observations ({n}) <= number of random effects "
                             f"({n_re}) for {subject!r}: the random-effects parameters and the "

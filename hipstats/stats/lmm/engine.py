@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from hipstats.errors import AnalysisError
+from hipstats.stats.checks import text_values
 
 __all__ = ["formula_variables", "model_frame", "Blocks", "blocks", "ThetaMap", "evaluate",
            "optimise", "chol_soa"]
@@ -139,13 +140,6 @@ def _formula_variables(formula: str, columns):
     return lhs, rhs, bare
 
 
-def _text_values(s: pd.Series) -> list:
-    """The first distinct values of ``s`` that are not numbers (for messages)."""
-    vals = s.dropna()
-    bad = vals[pd.to_numeric(vals, errors="coerce").isna()]
-    return list(pd.unique(bad.astype(str)))[:3]
-
-
 def check_model_columns(d: pd.DataFrame, outcome: list[str], predictors: list[str],
                         bare_predictors: set[str]) -> None:
     """Reject text where numbers are expected.
@@ -158,7 +152,7 @@ def check_model_columns(d: pd.DataFrame, outcome: list[str], predictors: list[st
     for c in outcome:
         s = d[c]
         if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
-            bad = _text_values(s)
+            bad = text_values(s)
             raise AnalysisError(
                 f"outcome column {c!r} must be numeric; it holds text"
                 + (f" such as {bad}" if bad else f" (dtype {s.dtype})")
@@ -238,22 +232,15 @@ class Blocks:
 def blocks(X: np.ndarray, Zfull: np.ndarray, y: np.ndarray, codes: np.ndarray, m: int) -> Blocks:
     """Blocks from row-level X (n, p), the row's random-effects columns within its subject's
     block Zfull (n, r) and subject codes 0..m-1 (sorted segment sums, no ``np.add.at``)."""
+    from hipstats.stats.lmm.kernel import segment_sums
+
     n, p = X.shape
     r = Zfull.shape[1]
-    order = np.argsort(codes, kind="stable")      # one sort serves the three sums
-    g = codes[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    Zs, Xs = Zfull[order], X[order]
-
-    def seg(values):
-        out = np.zeros((values.shape[1], m))
-        out[:, g[starts]] = np.add.reduceat(values, starts, axis=0).T
-        return out
-
-    A = seg((Zs[:, :, None] * Zs[:, None, :]).reshape(n, r * r))
-    ZX = seg((Zs[:, :, None] * Xs[:, None, :]).reshape(n, r * p))
-    Zy = seg(Zs * y[order][:, None])
-    return Blocks(A=A.reshape(r, r, m), ZX=ZX.reshape(r, p, m), Zy=Zy,
+    A, ZX, Zy = (v.T for v in segment_sums(
+        [(Zfull[:, :, None] * Zfull[:, None, :]).reshape(n, r * r),
+         (Zfull[:, :, None] * X[:, None, :]).reshape(n, r * p), Zfull * y[:, None]], codes, m))
+    return Blocks(A=np.ascontiguousarray(A).reshape(r, r, m),
+                  ZX=np.ascontiguousarray(ZX).reshape(r, p, m), Zy=np.ascontiguousarray(Zy),
                   XtX=X.T @ X, Xty=X.T @ y, yty=float(y @ y), n=n, p=p, m=m)
 
 
@@ -297,15 +284,6 @@ class ThetaMap:
         signs = np.where(np.diag(lam) < 0, -1.0, 1.0)
         lam = lam * signs[None, :]
         return np.array([lam[ps[0]] for ps in self.positions])
-
-    def lme4_theta(self, theta: np.ndarray) -> np.ndarray:
-        """theta in lme4's full lower-triangle order of the subject-level q x q factor
-        (zeros where ``correlated`` is False), followed by the nested value."""
-        lam = self.lam(theta)
-        full = [lam[i, j] for j in range(self.q) for i in range(j, self.q)]
-        if self.correlated:
-            full = [lam[i, j] for j in range(self.q) for i in range(j, self.q)]
-        return np.array(full + ([lam[self.q, self.q]] if self.n_nested else []))
 
 
 # ------------------------------------------------------------------------- algebra

@@ -480,10 +480,7 @@ def contrast(fit, specs, by=None, method: str = "pairwise", adjust: str | None =
     for gkey, idx in groups.items():
         idx = list(idx)
         if method == "pairwise":
-            pairs = list(itertools.combinations(idx, 2))
-            if specs and len(idx) > 1:
-                # emmeans orders the pairs as its levels; first minus second
-                pairs = [(i, j) for i, j in pairs]
+            pairs = list(itertools.combinations(idx, 2))   # level order, first minus second
         elif method == "trt.vs.ctrl":
             pairs = [(j, idx[0]) for j in idx[1:]]
         else:
@@ -510,9 +507,8 @@ def contrast(fit, specs, by=None, method: str = "pairwise", adjust: str | None =
             row = {"contrast": f"{label[i]} - {label[j]}"}
             row.update(dict(zip(by, gkey)))
             row.update({"estimate": est[r], "se": se[r], "df": df[r], "t": t[r],
-                        "pval": min(1.0, float(p[r])), "ci_low": est[r] - crit[r] * se[r]
-                        if np.ndim(crit) else est[r] - crit * se[r],
-                        "ci_high": est[r] + (crit[r] if np.ndim(crit) else crit) * se[r]})
+                        "pval": min(1.0, float(p[r])), "ci_low": est[r] - crit[r] * se[r],
+                        "ci_high": est[r] + crit[r] * se[r]})
             rows.append(row)
     out = pd.DataFrame(rows, columns=["contrast", *by, "estimate", "se", "df", "t", "pval",
                                       "ci_low", "ci_high"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["CrossProducts", "cross_products", "profiled_deviance", "lambda_from_theta",
-           "segment_sum"]
+           "segment_sum", "segment_sums"]
 
 
 # --------------------------------------------------------------------------- kernel
@@ -34,20 +34,27 @@ class CrossProducts:
     q: int
 
 
-def segment_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum the rows of ``values`` (n, ...) by integer group code (0..n_groups-1).
-
-    A stable sort by group then ``np.add.reduceat`` over the contiguous segments: measured
-    about 20x faster than ``np.add.at`` at 20,000 subjects. Groups without rows get 0."""
-    values = np.asarray(values, dtype=float)
-    out = np.zeros((n_groups,) + values.shape[1:])
-    if len(values) == 0:
-        return out
+def segment_sums(arrays: list, groups: np.ndarray, n_groups: int) -> list:
+    """Sum the rows of each array (n, ...) by integer group code (0..n_groups-1), with one
+    stable sort shared by all of them and ``np.add.reduceat`` over the contiguous segments
+    (measured about 20x faster than ``np.add.at`` at 20,000 subjects). Groups without rows
+    get 0."""
     order = np.argsort(groups, kind="stable")
     g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, int)
+    out = []
+    for values in arrays:
+        values = np.asarray(values, dtype=float)
+        res = np.zeros((n_groups,) + values.shape[1:])
+        if len(values):
+            res[g[starts]] = np.add.reduceat(values[order], starts, axis=0)
+        out.append(res)
     return out
+
+
+def segment_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """:func:`segment_sums` of one array."""
+    return segment_sums([values], groups, n_groups)[0]
 
 
 def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups: np.ndarray,
@@ -56,9 +63,8 @@ def cross_products(X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups: np.ndarr
     m = int(groups.max()) + 1 if n_groups is None else n_groups
     n, p = X.shape
     q = Z.shape[1]
-    ZtZ = segment_sum(Z[:, :, None] * Z[:, None, :], groups, m)
-    ZtX = segment_sum(Z[:, :, None] * X[:, None, :], groups, m)
-    Zty = segment_sum(Z * y[:, None], groups, m)
+    ZtZ, ZtX, Zty = segment_sums([Z[:, :, None] * Z[:, None, :], Z[:, :, None] * X[:, None, :],
+                                  Z * y[:, None]], groups, m)
     return CrossProducts(ZtZ, ZtX, Zty, X.T @ X, X.T @ y, np.asarray(y @ y), n, p, q)
 
 
