@@ -156,12 +156,8 @@ def _r_converged(ref) -> bool:
 #: Flat optima: a variance component close to its boundary (not flagged singular by lme4,
 #: theta > 1e-4) is weakly identified; both engines stop within 1e-8 of the same deviance
 #: but the component, and the df and p-values that read it, differ beyond the tolerances.
-#: d193: hipstats stops at a worse optimum (logLik 155.0380 vs lme4 155.0411), a real miss
-#: of the optimiser near the intercept-variance boundary (open, see the session note).
 _FLAT = "flat near-boundary optimum: variance components/df beyond tolerance"
-KNOWN = {("d179", "m1"): _FLAT, ("d198", "m3"): _FLAT, ("d207", "m1"): _FLAT,
-         ("d193", "m1"): "optimiser stops 3e-3 logLik short of lme4 near a boundary",
-         ("d193", "m3"): "optimiser stops 3e-3 logLik short of lme4 near a boundary"}
+KNOWN = {("d179", "m1"): _FLAT, ("d207", "m1"): _FLAT}
 LMM_PARAMS = [pytest.param(d, k, id=f"{d}-{k}",
                            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(d, k)])]
                            if (d, k) in KNOWN else []) for d, k in LMM_CASES]

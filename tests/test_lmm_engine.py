@@ -118,6 +118,26 @@ def test_kenward_roger_on_ml_fit_is_refused():
         _fit("oxboys_q3_ml", "kenward-roger")
 
 
+
+def _fd_hessian(gfun, x: np.ndarray, central: bool = True, rel: float = 1e-5,
+                floor: np.ndarray | None = None) -> np.ndarray:
+    """Hessian from differences of an exact gradient (symmetrised). Steps are ``rel`` times
+    max(|x_i|, floor_i) (floor 0.1 by default: theta is scale-free)."""
+    k = len(x)
+    H = np.zeros((k, k))
+    g0 = None if central else gfun(x)
+    floor = np.full(k, 0.1) if floor is None else np.asarray(floor, float)
+    for i in range(k):
+        h = rel * max(abs(x[i]), floor[i])
+        e = np.zeros(k)
+        e[i] = h
+        if central:
+            H[i] = (gfun(x + e) - gfun(x - e)) / (2 * h)
+        else:
+            H[i] = (gfun(x + e) - g0) / h
+    return (H + H.T) / 2
+
+
 @pytest.mark.parametrize("q, correlated, nested", [(1, True, 0), (2, True, 0), (2, False, 0),
                                                     (3, True, 0), (1, True, 2), (2, True, 2)])
 @pytest.mark.parametrize("reml", [True, False])
@@ -144,6 +164,16 @@ def test_exact_gradient_matches_differences(q, correlated, nested, reml):
         fd = (E.evaluate(th + e, B, tm, reml, grad=False).dev
               - E.evaluate(th - e, B, tm, reml, grad=False).dev) / (2 * h)
         assert ev.grad[k] == pytest.approx(fd, rel=1e-5, abs=1e-5)
+    # the exact Hessians (profiled deviance; devfun_vp at a sigma off its optimum) against
+    # central differences of the exact gradient (O(h^2) truncation at h = 1e-5: ~1e-9)
+    ev = E.evaluate(th, B, tm, reml, keep=True)
+    sigma = 1.3 * np.sqrt(ev.pwrss / (n - (3 if reml else 0)))
+    Hp, Hvp = E.hessians(ev, B, tm, reml, sigma)
+    Hp_fd = _fd_hessian(lambda v: E.evaluate(v, B, tm, reml).grad, th, rel=1e-5)
+    Hvp_fd = _fd_hessian(lambda v: E.devfun_vp_grad(v, B, tm, reml), np.append(th, sigma),
+                           rel=1e-5)
+    assert np.allclose(Hp, Hp_fd, rtol=1e-6, atol=1e-6 * np.abs(Hp_fd).max())
+    assert np.allclose(Hvp, Hvp_fd, rtol=1e-6, atol=1e-6 * np.abs(Hvp_fd).max())
     # the batched kernel gives the same deviance (q <= 2, no nesting)
     if not nested and correlated:
         from hipstats.stats.lmm.kernel import cross_products, profiled_deviance
@@ -151,20 +181,21 @@ def test_exact_gradient_matches_differences(q, correlated, nested, reml):
         assert ev.dev == pytest.approx(float(profiled_deviance(th, cp, reml)), rel=1e-12)
 
 
-def test_satterthwaite_df_do_not_depend_on_the_difference_step():
+def test_satterthwaite_df_from_the_exact_hessian_equal_a_difference_hessian():
+    """The df use the exact Hessian of devfun_vp; a central-difference Hessian of the exact
+    gradient (lmerTest differentiates numerically) gives the same df on Oxboys with three
+    random effects, to the differences' O(h^2) truncation."""
     from hipstats.stats.lmm import ddf as D
 
     fit = _fit("oxboys_q3")
     st = fit._state
     varpar = np.append(fit.theta, fit.sigma)
-    dfs = []
-    for rel in (1e-3, 1e-4, 1e-5):
-        H = E._fd_hessian(lambda v: E.devfun_vp_grad(v, st["B"], st["tmap"], True), varpar,
-                          central=True, rel=rel)
-        sat = D.Satterthwaite(fit.theta, fit.sigma, st["B"], st["tmap"], True, st["V0"], H)
-        dfs.append([sat.t_df(row) for row in np.eye(len(fit.fixed))])
-    # O(h^2) truncation: 1e-5 relative at a 1e-3 step, below 1e-6 at the 1e-4 step used
-    assert np.allclose(dfs[0], dfs[2], rtol=1e-5) and np.allclose(dfs[1], dfs[2], rtol=1e-6)
+    exact = [fit._state["satterthwaite"].t_df(row) for row in np.eye(len(fit.fixed))]
+    floor = np.append(np.full(len(varpar) - 1, 1e-2), fit.sigma)
+    H = _fd_hessian(lambda v: E.devfun_vp_grad(v, st["B"], st["tmap"], True), varpar,
+                      central=True, rel=1e-4, floor=floor)
+    sat = D.Satterthwaite(fit.theta, fit.sigma, st["B"], st["tmap"], True, st["V0"], H)
+    assert np.allclose([sat.t_df(row) for row in np.eye(len(fit.fixed))], exact, rtol=1e-6)
 
 
 def test_converged_at_the_optimum_and_warns_when_not():

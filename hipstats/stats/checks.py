@@ -76,9 +76,11 @@ def check_numeric(data: pd.DataFrame, cols: str | Iterable[str]) -> None:
                                 "missing-value codes when loading)")
 
 
-def check_min_subjects(data: pd.DataFrame, subject: str, minimum: int, what: str = "") -> int:
-    """Require at least ``minimum`` distinct subjects; return their number."""
-    n = int(data[subject].nunique(dropna=True))
+def check_min_subjects(data: pd.DataFrame, subject: str, minimum: int, what: str = "",
+                       n: int | None = None) -> int:
+    """Require at least ``minimum`` distinct subjects; return their number (``n``: already
+    counted by the caller)."""
+    n = int(data[subject].nunique(dropna=True)) if n is None else int(n)
     if n < minimum:
         extra = f" for {what}" if what else ""
         raise AnalysisError(f"at least {minimum} subjects are needed{extra}; data has {n}")

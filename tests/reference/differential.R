@@ -35,12 +35,21 @@ ctrl <- lmerControl(optimizer = "bobyqa",
 err <- function(e) list(error = conditionMessage(e))
 
 # ------------------------------------------------------------------ mixed models
-# bobyqa first (lme4's default for lmer); Nelder-Mead as a second opinion. bobyqa can stop
-# at a boundary (or short of the optimum) on a flat deviance, so the reference is the fit
-# with the smaller deviance; both deviances and the optimiser used are recorded.
+# Four optimisers (bobyqa, lme4's default for lmer; Nelder-Mead; nloptwrap's BOBYQA; nlminb),
+# all with tight tolerances. On a flat deviance (a variance component close to its
+# boundary) they stop at different points, and some short of the optimum; the reference is
+# the fit with the smallest criterion. Every optimiser's log-likelihood is recorded, and
+# over the fits within 1e-6 of the best criterion (a flat direction), the range of each
+# VarCorr value (vcov_lo/hi, sdcor_lo/hi): the tests accept a value inside that range.
 ctrl_nm <- lmerControl(optimizer = "Nelder_Mead",
                        optCtrl = list(FtolAbs = 1e-14, FtolRel = 1e-15, XtolRel = 1e-12,
                                       maxfun = 1e5))
+ctrl_nlopt <- lmerControl(optimizer = "nloptwrap",
+                          optCtrl = list(xtol_abs = 1e-14, ftol_abs = 1e-15, xtol_rel = 1e-14,
+                                         ftol_rel = 1e-15, maxeval = 1e5))
+ctrl_nlminb <- lmerControl(optimizer = "nlminbwrap",
+                           optCtrl = list(eval.max = 1e5, iter.max = 1e5, rel.tol = 1e-15,
+                                          x.tol = 1e-12))
 crit <- function(fit) if (isREML(fit)) as.numeric(REMLcrit(fit)) else as.numeric(deviance(fit))
 lmm <- function(d, sp) {
   f <- as.formula(paste0(sp$formula, " + (", sp$random, " | subject)"))
@@ -52,10 +61,19 @@ lmm <- function(d, sp) {
       message = function(m) { msgs <<- c(msgs, conditionMessage(m)); invokeRestart("muffleMessage") })
     list(fit = fit, warns = warns, msgs = msgs)
   }
-  a <- one(ctrl); b <- tryCatch(one(ctrl_nm), error = function(e) NULL)
-  use_nm <- !is.null(b) && crit(b$fit) < crit(a$fit) - 1e-7
-  best <- if (use_nm) b else a
+  fits <- list(bobyqa = one(ctrl),
+               Nelder_Mead = tryCatch(one(ctrl_nm), error = function(e) NULL),
+               nloptwrap = tryCatch(one(ctrl_nlopt), error = function(e) NULL),
+               nlminbwrap = tryCatch(one(ctrl_nlminb), error = function(e) NULL))
+  fits <- fits[!vapply(fits, is.null, logical(1))]
+  crits <- vapply(fits, function(b) crit(b$fit), numeric(1))
+  # bobyqa unless another optimiser is better by more than 1e-7 (as before)
+  best_name <- if (min(crits) < crits[["bobyqa"]] - 1e-7) names(which.min(crits)) else "bobyqa"
+  best <- fits[[best_name]]
   fit <- best$fit; warns <- best$warns; msgs <- best$msgs
+  near <- fits[crits <= min(crits) + 1e-6]
+  vcs <- lapply(near, function(b) as.data.frame(VarCorr(b$fit)))
+  rng <- function(col, fn) I(Reduce(function(a, b) fn(a, b), lapply(vcs, `[[`, col)))
   ddf <- if (sp$ddf == "kenward-roger") "Kenward-Roger" else "Satterthwaite"
   s <- suppressWarnings(suppressMessages(summary(fit, ddf = ddf)$coefficients))
   vc <- as.data.frame(VarCorr(fit))
@@ -67,9 +85,11 @@ lmm <- function(d, sp) {
        vcov = I(vc$vcov), sdcor = I(vc$sdcor), theta = I(as.numeric(getME(fit, "theta"))),
        nobs = nobs(fit), ngroups = as.integer(ngrps(fit)[["subject"]]),
        singular = isSingular(fit), opt_code = fit@optinfo$conv$opt,
-       optimizer = if (use_nm) "Nelder_Mead" else "bobyqa",
-       loglik_bobyqa = as.numeric(logLik(a$fit)),
-       loglik_nelder_mead = if (is.null(b)) NA_real_ else as.numeric(logLik(b$fit)),
+       optimizer = best_name,
+       loglik_by_optimizer = as.list(vapply(fits, function(b) as.numeric(logLik(b$fit)),
+                                            numeric(1))),
+       vcov_lo = rng("vcov", pmin), vcov_hi = rng("vcov", pmax),
+       sdcor_lo = rng("sdcor", pmin), sdcor_hi = rng("sdcor", pmax),
        conv_messages = I(as.character(conv)),
        warnings = I(setdiff(trimws(unique(c(warns, msgs))), as.character(conv))))
 }

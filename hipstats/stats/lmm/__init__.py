@@ -140,18 +140,22 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     slopes = _parse_random(random)
     check_columns(data, subject=subject, random=slopes or None, nested=nested)
     ydf, Xdf, Z, d, excluded = E.model_frame(data, formula, subject, slopes, nested)
-    yname = ydf.columns[0]
-    y = ydf.to_numpy(float)[:, 0]
+    yname = ydf.design_info.column_names[0]
+    y = np.asarray(ydf, dtype=float)[:, 0]
     if not np.all(np.isfinite(y)):
-        raise AnalysisError(f"outcome {yname!r} has infinite values")
+        raise AnalysisError(f"outcome {yname!r} has missing or infinite values after the "
+                            "formula's transformations")
     if np.ptp(y) == 0:
         raise AnalysisError(f"outcome {yname!r} is constant in the complete rows "
                             f"({y[0]:g}); there is nothing to model")
-    X = Xdf.to_numpy(float)
+    X = np.asarray(Xdf, dtype=float)
+    coef_names = list(Xdf.design_info.column_names)
     n, p = X.shape
     if not np.all(np.isfinite(X)):
-        raise AnalysisError("a predictor has infinite values")
-    for j, name in enumerate(Xdf.columns):
+        bad = [nm for j, nm in enumerate(coef_names) if not np.all(np.isfinite(X[:, j]))]
+        raise AnalysisError(f"predictor {bad[0]!r} has missing or infinite values after the "
+                            "formula's transformations")
+    for j, name in enumerate(coef_names):
         if name != "Intercept" and np.ptp(X[:, j]) == 0:
             raise AnalysisError(f"predictor column {name!r} is constant in the complete rows")
     if np.linalg.matrix_rank(X) < p:
@@ -159,7 +163,7 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     codes, uniques = pd.factorize(d[subject].astype(str), sort=True)
     m = len(uniques)
     q = Z.shape[1]
-    check_min_subjects(d, subject, max(3, q + 1), "a mixed model")
+    check_min_subjects(d, subject, max(3, q + 1), "a mixed model", n=m)
     n_nested = n_units = 0
     Zfull = Z
     if nested:
@@ -182,13 +186,13 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     # With an intercept, fit y minus its mean (the intercept takes it back afterwards):
     # y'y - fitted parts is a difference of large sums when y sits far from zero, and the
     # deviance lost digits (y + 1000 moved the log-likelihood by 1e-4; invariance tests)
-    int_col = [j for j, nm in enumerate(Xdf.columns) if nm == "Intercept"
+    int_col = [j for j, nm in enumerate(coef_names) if nm == "Intercept"
                and np.all(X[:, j] == 1.0)]
     ybar = float(y.mean()) if int_col else 0.0
     y = y - ybar
     B = E.blocks(X, Zfull, y, codes, m)
     theta, info = E.optimise(B, tmap, reml)
-    ev = E.evaluate(theta, B, tmap, reml, grad=False, keep=True)
+    ev = info.pop("eval")
     dev = ev.dev
     sigma = float(np.sqrt(ev.pwrss / (n - p if reml else n)))
     beta = ev.beta.copy()
@@ -212,14 +216,14 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     V_use = V0
     dfs = np.full(p, float(n - p))
     state = {"B": B, "tmap": tmap, "beta": beta, "V0": V0, "X": X, "Zfull": Zfull,
-             "codes": codes, "lam": lam, "coef_names": list(Xdf.columns), "frame": d}
+             "codes": codes, "lam": lam, "coef_names": coef_names, "frame": d}
     if reml:
         state["refit_ml"] = lambda: mixed_model(data, formula, subject, random=random,
                                                 reml=False, df_method="satterthwaite",
                                                 alpha=alpha, correlated=correlated,
                                                 nested=nested)
     if df_method == "satterthwaite":
-        sat = D.Satterthwaite(theta, sigma, B, tmap, reml, V0, info.get("hessian_vp"))
+        sat = D.Satterthwaite(theta, sigma, B, tmap, reml, V0, info.get("hessian_vp"), ev)
         state["satterthwaite"] = sat
         dfs = np.array([sat.t_df(np.eye(p)[j]) for j in range(p)])
     elif df_method == "kenward-roger":
@@ -233,7 +237,7 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     fixed = pd.DataFrame({"estimate": beta, "se": se, "df": dfs, "t": tvals,
                           "pval": 2 * sps.t.sf(np.abs(tvals), dfs),
                           "ci_low": beta - qcrit * se, "ci_high": beta + qcrit * se},
-                         index=pd.Index(list(Xdf.columns), name="term"))
+                         index=pd.Index(coef_names, name="term"))
     names = ["(Intercept)"] + slopes
     rows = []
     if nested:

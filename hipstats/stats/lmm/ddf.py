@@ -6,9 +6,9 @@ Satterthwaite (Kuznetsova et al. 2017): with varpar = (theta, sigma), A = 2 H^-1
 the Hessian of the deviance in varpar (lmerTest's ``devfun_vp``), and the gradient of
 Var(l'beta) = l' vcov(varpar) l, the df of one contrast is 2 Var^2 / (grad' A grad). Here
 the Jacobian of vcov(beta) = sigma^2 (RX'RX)^-1 is exact (closed form from the engine's
-per-subject blocks, :func:`vcov_jacobian`), and H comes from central differences of the
-exact gradient of ``devfun_vp`` (lmerTest differentiates the deviance twice numerically;
-a difference of an exact gradient is step-size independent to about 1e-6, tested).
+per-subject blocks, :func:`vcov_jacobian`), and so is H (the engine's
+:func:`~hipstats.stats.lmm.engine.hessians`; lmerTest differentiates the deviance twice
+numerically, which agrees to its own accuracy, tested).
 
 Kenward-Roger (Kenward & Roger 1997; Halekoh & Hojsgaard 2014): pbkrtest's ``vcovAdj``
 (adjusted covariance of beta) and ``Lb_ddf``, REML fits only, as lmerTest requires.
@@ -24,12 +24,15 @@ __all__ = ["Satterthwaite", "vcov_jacobian", "kenward_roger", "kr_ddf", "kr_adju
            "fstat_ddf", "kr_generators"]
 
 
-def vcov_jacobian(theta: np.ndarray, sigma: float, B: Blocks, tmap: ThetaMap) -> list:
+def vcov_jacobian(theta: np.ndarray, sigma: float, B: Blocks, tmap: ThetaMap,
+                  ev=None) -> list:
     """Exact d vcov(beta) / d varpar: one (p, p) matrix per theta entry, then sigma.
 
     d(RX'RX)/d theta_k = -sum_i W_i'(E_k Lambda' + Lambda E_k')W_i with W_i = Z_i'V_i^-1 X_i,
-    so d vcov / d theta_k = sigma^2 C S_k C and d vcov / d sigma = 2 sigma C."""
-    e = evaluate(theta, B, tmap, True, grad=False, keep=True)
+    so d vcov / d theta_k = sigma^2 C S_k C and d vcov / d sigma = 2 sigma C. ``ev``: the
+    engine's evaluation at theta (with its parts), when the caller already has it."""
+    e = ev if ev is not None and ev.parts else evaluate(theta, B, tmap, True, grad=False,
+                                                         keep=True)
     W, C, lam = e.parts["W"], e.parts["C"], e.parts["lam"]
     LtW = np.einsum("ai,apm->ipm", lam, W, optimize=False)       # Lambda'W (r, p, m)
     Hm = np.einsum("apm,brm->abpr", W, LtW, optimize=False)       # sum_i W[a] (x) (L'W)[b]
@@ -45,14 +48,14 @@ class Satterthwaite:
     """Satterthwaite df for any contrast matrix of one fit (A and the Jacobian computed once)."""
 
     def __init__(self, theta, sigma, B: Blocks, tmap: ThetaMap, reml: bool, vcov: np.ndarray,
-                 hessian_vp: np.ndarray | None = None):
+                 hessian_vp: np.ndarray | None = None, ev=None):
         varpar = np.append(np.asarray(theta, float), sigma)
         H = devfun_vp_hessian(varpar, B, tmap, reml) if hessian_vp is None else hessian_vp
         if not np.all(np.isfinite(H)):
             # the deviance is not finite next to the optimum (a degenerate design): no
             # Satterthwaite df can be computed; they are reported as NaN
             self.A = np.full_like(H, np.nan)
-            self.J = vcov_jacobian(np.asarray(theta, float), sigma, B, tmap)
+            self.J = vcov_jacobian(np.asarray(theta, float), sigma, B, tmap, ev)
             self.vcov = vcov
             return
         # parameters at a boundary (a variance of 0) are not estimated: lmerTest's Hessian
@@ -63,7 +66,7 @@ class Satterthwaite:
                 raise np.linalg.LinAlgError
         except np.linalg.LinAlgError:
             self.A = 2 * np.linalg.pinv(H)
-        self.J = vcov_jacobian(np.asarray(theta, float), sigma, B, tmap)
+        self.J = vcov_jacobian(np.asarray(theta, float), sigma, B, tmap, ev)
         self.vcov = vcov
 
     def t_df(self, l: np.ndarray) -> float:

@@ -32,25 +32,34 @@ and its exact gradient with respect to each free entry theta_k = Lambda[a_k, b_k
 
 (u_i the spherical conditional modes, r_i the residuals). The same quantities give the
 exact Jacobian of vcov(beta) = sigma^2 C used by the Satterthwaite df
-(:mod:`hipstats.stats.lmm.ddf`).
+(:mod:`hipstats.stats.lmm.ddf`), and the exact Hessian (:func:`hessians`: second
+derivatives through S_i = Z_i'V_i^-1 Z_i, Z_i'V_i^-1 r_i and W_i, one pass over the
+subjects).
 
 Optimiser
 ---------
-Damped Newton on the free theta with the analytic gradient and a Hessian from forward
-differences of that gradient (k extra gradient evaluations for k parameters), eigenvalues
-made positive (so every step descends), backtracking line search, from lme4's start
-theta = (1, 0, 1, ...). Lambda enters the deviance only through Lambda Lambda', which is
-unchanged when a column of Lambda changes sign, so the search needs no bounds; diagonals
-are made non-negative afterwards, as lme4 reports them. Convergence is lme4's test
-(``checkConv``): the Newton-scaled gradient ``solve(chol(H), g)`` (or the raw gradient where
-smaller) below 2e-3, with H from central differences of the analytic gradient; a variance
-at 0 is a constrained optimum, reported as singular, and its direction is left out of the
-test (boundary-aware).
+Newton's method on the free theta with the exact gradient and Hessian, eigenvalues made
+positive (so every step descends), backtracking line search, from a per-subject
+least-squares (moment) start, and for small data also from lme4's start theta =
+(1, 0, 1, ...), keeping the better optimum. Lambda enters the deviance only through
+Lambda Lambda', which is unchanged when a column of Lambda changes sign, so the search
+needs no bounds; diagonals are made non-negative afterwards, as lme4 reports them.
+Convergence is lme4's test (``checkConv``): the Newton-scaled gradient
+``solve(chol(H), g)`` (or the raw gradient where smaller) below 2e-3, with the exact H; a
+variance at 0 is a constrained optimum, reported as singular, and its direction is left out
+of the test (boundary-aware).
+
+Why our own Newton loop rather than scipy.optimize: the steps need the boundary handling
+and lme4's convergence test, which are specific to this model, and the exact Hessian makes
+the loop short. Measured at 20,000 subjects: 4 deviance evaluations and 3 Hessians per fit,
+against 17-18 gradient evaluations for the previous quasi-Newton search with difference
+Hessians (which was 2x slower in all).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +69,7 @@ from hipstats.errors import AnalysisError
 from hipstats.stats.checks import text_values
 
 __all__ = ["formula_variables", "model_frame", "Blocks", "blocks", "ThetaMap", "evaluate",
-           "optimise", "chol_soa"]
+           "hessians", "optimise", "chol_soa"]
 
 
 # ------------------------------------------------------------------------ model frame
@@ -107,19 +116,26 @@ def formula_variables(formula: str, columns) -> tuple[list[str], list[str]]:
     >>> formula_variables("y ~ strength_uninvolved + C(week)", ["y", "strength", "strength_uninvolved", "week"])
     (['y'], ['strength_uninvolved', 'week'])
     """
-    lhs, rhs, _ = _formula_variables(formula, columns)
+    lhs, rhs, _, _ = _formula_variables(formula, columns)
     return lhs, rhs
 
 
-def _formula_variables(formula: str, columns):
+@functools.lru_cache(maxsize=256)
+def _model_desc(formula: str):
+    """patsy's parse of a formula string (a pure function of the string, so cached)."""
     import patsy
 
+    return patsy.ModelDesc.from_formula(formula)
+
+
+def _formula_variables(formula: str, columns):
     try:
-        desc = patsy.ModelDesc.from_formula(formula)
+        desc = _model_desc(formula)
     except Exception as exc:
         raise AnalysisError(f"cannot parse formula {formula!r}: {exc}".split("\n")[0]) from None
     cols = {c for c in columns if isinstance(c, str)}
     bare: set[str] = set()
+    in_c_set: set[str] = set()
 
     def collect(termlist):
         found = []
@@ -127,8 +143,7 @@ def _formula_variables(formula: str, columns):
             for factor in term.factors:
                 for name, in_c in _names_in_code(factor.code):
                     if name in cols:
-                        if not in_c:
-                            bare.add(name)
+                        (in_c_set if in_c else bare).add(name)
                         if name not in found:
                             found.append(name)
         return found
@@ -137,7 +152,7 @@ def _formula_variables(formula: str, columns):
     rhs = [c for c in collect(desc.rhs_termlist) if c not in lhs]
     if not desc.lhs_termlist:
         raise AnalysisError("formula needs an outcome: 'y ~ x'")
-    return lhs, rhs, bare
+    return lhs, rhs, bare, in_c_set
 
 
 def check_model_columns(d: pd.DataFrame, outcome: list[str], predictors: list[str],
@@ -178,34 +193,50 @@ def check_model_columns(d: pd.DataFrame, outcome: list[str], predictors: list[st
 
 def model_frame(data: pd.DataFrame, formula: str, subject: str, slopes: list[str],
                 nested: str | None = None):
-    """Rows used by the model, the patsy matrices, Z and the excluded rows with reasons.
+    """Rows used by the model, the patsy design matrices (y, X; ``.design_info`` holds the
+    column names), Z and the excluded rows with reasons.
 
     Only the formula's own variables (and subject, slopes, nested) decide which rows are
     complete; a row missing any of them is excluded and listed with the columns missing.
     """
     import patsy
 
-    lhs, rhs, bare = _formula_variables(formula, data.columns)
+    lhs, rhs, bare, in_c = _formula_variables(formula, data.columns)
     extra = [c for c in slopes if c not in rhs]
     used = list(dict.fromkeys(lhs + rhs + extra + [subject] + ([nested] if nested else [])))
     check_model_columns(data, lhs, rhs + extra,
                         bare | set(extra))
-    keep = data[used].notna().all(axis=1).to_numpy()
-    d = data.loc[keep]
+    keep = np.logical_and.reduce([data[c].notna().to_numpy() for c in used])
+    d = data.loc[keep] if not keep.all() else data
     if len(d) == 0:
         raise AnalysisError("no complete rows for the model variables " + ", ".join(used))
+    # patsy gets only the formula's columns, numeric ones as plain arrays (factors and
+    # columns inside C() stay Series, keeping their categories, order and level names): measured 2.6x faster than the whole
+    # DataFrame. The rows are complete in every variable the formula names, so patsy's own
+    # scan for missing values is skipped (values a transformation makes missing, as np.log
+    # of a negative number, are caught by the caller's finiteness checks).
+    env = {}
+    for c in lhs + rhs:
+        s = d[c]
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        env[c] = s.to_numpy() if numeric and c not in in_c else s
     try:
-        y, X = patsy.dmatrices(formula, d, return_type="dataframe", NA_action="raise",
+        y, X = patsy.dmatrices(_model_desc(formula), env, return_type="matrix",
+                               NA_action=patsy.NAAction(on_NA="raise", NA_types=[]),
                                eval_env=0)
     except patsy.PatsyError as exc:
         raise AnalysisError(f"formula {formula!r}: {exc}".split("\n")[0]) from None
     if y.shape[1] != 1:
         raise AnalysisError(f"formula {formula!r}: the outcome must be one numeric column")
-    miss = data.loc[~keep, used].isna()
-    excluded = pd.DataFrame({"row": data.index[~keep],
-                             subject: data.loc[~keep, subject].to_numpy(),
-                             "reason": ["missing " + ", ".join(c for c in used if r[c])
-                                        for r in miss.to_dict("records")]})
+    if keep.all():
+        excluded = pd.DataFrame({"row": data.index[:0], subject: data[subject].to_numpy()[:0],
+                                 "reason": np.array([], dtype=object)})
+    else:
+        miss = data.loc[~keep, used].isna()
+        excluded = pd.DataFrame({"row": data.index[~keep],
+                                 subject: data.loc[~keep, subject].to_numpy(),
+                                 "reason": ["missing " + ", ".join(c for c in used if r[c])
+                                            for r in miss.to_dict("records")]})
     for c in slopes:
         if not pd.api.types.is_numeric_dtype(d[c]):
             raise AnalysisError(f"random slope {c!r} must be numeric")
@@ -409,26 +440,107 @@ def evaluate(theta: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool = True,
     return Eval(float(dev), g, beta, pwrss, RXtRX, logdet_M, float(logdet_RX), parts)
 
 
-# ------------------------------------------------------------------------- optimiser
-def _fd_hessian(gfun, x: np.ndarray, central: bool = True, rel: float = 1e-5,
-                floor: np.ndarray | None = None) -> np.ndarray:
-    """Hessian from differences of an exact gradient (symmetrised). Steps are ``rel`` times
-    max(|x_i|, floor_i) (floor 0.1 by default: theta is scale-free)."""
-    k = len(x)
-    H = np.zeros((k, k))
-    g0 = None if central else gfun(x)
-    floor = np.full(k, 0.1) if floor is None else np.asarray(floor, float)
+# ------------------------------------------------------------------------- Hessian
+def _theta_generators(lam: np.ndarray, tmap: ThetaMap):
+    """D_k = d(Lambda Lambda')/d theta_k (r, r) and the non-zero second derivatives
+    d2(Lambda Lambda')/d theta_k d theta_l as {(k, l): [(a, c), ...]} meaning
+    e_a e_c' + e_c e_a' for each listed pair (only entries sharing a column of Lambda)."""
+    r = tmap.r
+    D = np.zeros((tmap.k, r, r))
+    for k, ps in enumerate(tmap.positions):
+        for a, b in ps:
+            D[k, a, :] += lam[:, b]
+            D[k, :, a] += lam[:, b]
+    D2 = {}
+    for k, pk in enumerate(tmap.positions):
+        for l, pl in enumerate(tmap.positions[: k + 1]):
+            pairs = [(a, c) for a, b in pk for c, d in pl if b == d]
+            if pairs:
+                D2[(k, l)] = pairs
+    return D, D2
+
+
+def hessians(e: Eval, B: Blocks, tmap: ThetaMap, reml: bool, sigma: float | None = None):
+    """Exact Hessians at the point of ``e`` (an :func:`evaluate` result with ``keep=True``):
+    of the profiled deviance in theta, and of lmerTest's ``devfun_vp`` in (theta, sigma)
+    (sigma defaults to its profiled value).
+
+    With V_i = I + Z_i Lambda Lambda' Z_i' (relative to sigma^2), S_i = Z_i'V_i^-1 Z_i,
+    s_i = Z_i'V_i^-1 r_i, W_i = Z_i'V_i^-1 X_i, C = (X'V^-1 X)^-1, D_k = d(Lambda Lambda')/d
+    theta_k and D_kl its second derivative (constant, sparse):
+
+        d2 log|V|      = sum_i tr(S_i D_kl) - tr(S_i D_l S_i D_k)
+        d2 pwrss       = sum_i [2 s_i'D_l S_i D_k s_i - s_i'D_kl s_i] - 2 b_k'C b_l,
+                         b_k = sum_i W_i'D_k s_i   (beta moves with theta)
+        d2 log|X'V^-1X| = tr(C G_kl) - tr(C G_l C G_k),  G_k = -sum_i W_i'D_k W_i,
+                         G_kl = sum_i [W_i'D_l S_i D_k W_i + W_i'D_k S_i D_l W_i - W_i'D_kl W_i]
+
+    The profiled REML deviance adds (n - p)(d2 pwrss / pwrss - d pwrss d pwrss' / pwrss^2)
+    (n for ML); ``devfun_vp`` adds d2 pwrss / sigma^2, with the sigma row
+    -2 d pwrss / sigma^3 and 6 pwrss / sigma^4 - 2 (n - p) / sigma^2. One pass over the
+    subjects replaces the 2 (k + 1) gradient evaluations of a difference Hessian; the
+    result is checked against differences of the exact gradient in the tests.
+
+    Returns (H_profiled (k, k), H_vp (k + 1, k + 1)).
+    """
+    P = e.parts
+    k = tmap.k
+    if "Zr" not in P:     # the deviance is not finite here (a degenerate design)
+        return np.full((k, k), np.nan), np.full((k + 1, k + 1), np.nan)
+    lam, Minv, AL, W, C = P["lam"], P["Minv"], P["AL"], P["W"], P["C"]
+    s = P["Zr"]                                             # Z'V^-1 r       (r, m)
+    r, m = tmap.r, B.m
+    n, p = B.n, B.p
+    S = B.A - _mm(_mm(AL, Minv), AL.transpose(1, 0, 2))      # Z'V^-1 Z       (r, r, m)
+    D, D2 = _theta_generators(lam, tmap)
+    # every D_k at once: rows (k, a) of the stacked generators, kept as (a, k, ...) so one
+    # per-subject product with S covers all k (measured 4x faster than a loop over k)
+    Dst = D.transpose(1, 0, 2).reshape(r * k, r)                     # rows (a, k)
+    DW = (Dst @ W.reshape(r, p * m)).reshape(r, k * p, m)            # (D_k W)[a]
+    SDW = _mm(S, DW)                                                 # (S D_k W)[a]
+    Ds = (Dst @ s).reshape(r, k, m)                                  # (D_k s)[a]
+    SDs = _mm(S, Ds)
+    WSDDW = _sum_outer(DW, SDW).reshape(k, p, k, p)         # sum W'D_l S D_k W [l, :, k, :]
+    sDSDs = _sum_outer(Ds, SDs)                             # sum s'D_l S D_k s  (k, k)
+    Wf = W.reshape(r * p, m)
+    WW = (Wf @ Wf.T).reshape(r, p, r, p)                    # sum W[a]'W[c]
+    Gk = -np.einsum("kab,apbq->kpq", D, WW)                 # d(X'V^-1X)/d theta_k
+    b = np.einsum("apm,akm->kp", W, Ds)                     # sum W'D_k s
+    dpw = -np.einsum("am,akm->k", s, Ds)
+    Sf = S.reshape(r * r, m)
+    U = (Sf @ Sf.T).reshape(r, r, r, r)                     # sum S[d, a] S[b, c]
+    trSDSD = np.einsum("lab,kcd,dabc->lk", D, D, U)         # sum tr(S D_l S D_k)
+    Ssum = S.sum(axis=2)
+    ss = s @ s.T
+    CG = [C @ g for g in Gk]
+    H_logV = np.zeros((k, k))
+    H_pw = np.zeros((k, k))
+    H_rx = np.zeros((k, k))
     for i in range(k):
-        h = rel * max(abs(x[i]), floor[i])
-        e = np.zeros(k)
-        e[i] = h
-        if central:
-            H[i] = (gfun(x + e) - gfun(x - e)) / (2 * h)
-        else:
-            H[i] = (gfun(x + e) - g0) / h
-    return (H + H.T) / 2
+        for j in range(i + 1):
+            pairs = D2.get((i, j), [])
+            H_logV[i, j] = sum(2 * Ssum[a, c] for a, c in pairs) - trSDSD[j, i]
+            H_pw[i, j] = (2 * sDSDs[j, i] - sum(2 * ss[a, c] for a, c in pairs)
+                          - 2 * b[i] @ C @ b[j])
+            if reml:
+                G = WSDDW[j, :, i, :]
+                G = G + G.T - sum(WW[a, :, c, :] + WW[c, :, a, :] for a, c in pairs)
+                H_rx[i, j] = np.trace(C @ G) - np.trace(CG[j] @ CG[i])
+    for Hm in (H_logV, H_pw, H_rx):
+        Hm += np.tril(Hm, -1).T
+    dof = n - p if reml else n
+    pw = e.pwrss
+    H_prof = H_logV + H_rx + dof * (H_pw / pw - np.outer(dpw, dpw) / pw ** 2)
+    if sigma is None:
+        sigma = float(np.sqrt(pw / dof))
+    Hvp = np.zeros((k + 1, k + 1))
+    Hvp[:k, :k] = H_logV + H_rx + H_pw / sigma ** 2
+    Hvp[:k, k] = Hvp[k, :k] = -2 * dpw / sigma ** 3
+    Hvp[k, k] = 6 * pw / sigma ** 4 - 2 * dof / sigma ** 2
+    return H_prof, Hvp
 
 
+# ------------------------------------------------------------------------- optimiser
 def devfun_vp_grad(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) -> np.ndarray:
     """Exact gradient of lmerTest's ``devfun_vp`` (the deviance at theta and sigma, not
     profiled over sigma) with respect to (theta, sigma)."""
@@ -444,15 +556,12 @@ def devfun_vp_grad(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) ->
 
 
 def devfun_vp_hessian(varpar: np.ndarray, B: Blocks, tmap: ThetaMap, reml: bool) -> np.ndarray:
-    """Hessian of ``devfun_vp`` by central differences of its exact gradient (relative step
-    1e-4: O(h^2) truncation; on Oxboys with three random effects the Satterthwaite df move
-    by < 1e-6 relative between steps 1e-4 and 1e-5, tested)."""
+    """Exact Hessian of ``devfun_vp`` at (theta, sigma) (:func:`hessians`)."""
     varpar = np.asarray(varpar, float)
-    # theta is relative to sigma (scale-free); sigma's step is relative to sigma itself, so
-    # the df do not change when y is rescaled
-    floor = np.append(np.full(len(varpar) - 1, 1e-2), abs(varpar[-1]))
-    return _fd_hessian(lambda v: devfun_vp_grad(v, B, tmap, reml), varpar, central=True,
-                       rel=1e-4, floor=floor)
+    e = evaluate(varpar[:-1], B, tmap, reml, grad=True)
+    if e.grad is None:   # the deviance is not finite here (a degenerate design)
+        return np.full((len(varpar), len(varpar)), np.nan)
+    return hessians(e, B, tmap, reml, float(varpar[-1]))[1]
 
 
 def _newton_step(H: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -517,95 +626,89 @@ def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None
              max_iter: int = 200) -> tuple[np.ndarray, dict]:
     """Minimise the profiled deviance over the free theta; see the module docstring.
 
-    Quasi-Newton: the first Hessian from forward differences of the exact gradient, then
-    BFGS updates (a fresh difference Hessian whenever a step fails), to a Newton decrement
-    below 1e-10 of the deviance, then Newton steps to rounding level. Then lme4's convergence test with the Hessian of the
-    profiled deviance, obtained as the Schur complement of ``devfun_vp``'s Hessian in
-    (theta, sigma) (the same matrix the Satterthwaite df need, returned as
-    ``info["hessian_vp"]``).
+    Newton's method with the exact gradient and the exact Hessian (:func:`hessians`),
+    eigenvalues made positive so every step descends, backtracking line search, until the
+    Newton decrement is below 1e-10 of the deviance; then Newton steps to rounding level
+    while the scaled gradient falls. Then lme4's convergence test with the exact profiled
+    Hessian at the final point; the Hessian of ``devfun_vp`` there (what the Satterthwaite
+    df need) is returned as ``info["hessian_vp"]``.
 
     Returns the canonical theta (diagonals >= 0) and a dict with ``ngev`` (gradient
-    evaluations), ``iterations``, ``deviance``, ``gradient``, ``scaled_gradient_max``,
-    ``boundary`` (theta indices of variances at 0), ``converged``, ``hessian_vp``, ``sigma``.
+    evaluations), ``nhev`` (Hessian evaluations), ``iterations``, ``deviance``,
+    ``gradient``, ``scaled_gradient_max``, ``boundary`` (theta indices of variances at 0),
+    ``converged``, ``hessian_vp``, ``sigma`` and ``eval`` (the :class:`Eval` at theta).
     """
-    counts = {"g": 0}
+    counts = {"g": 0, "h": 0}
 
     def fg(x):
         counts["g"] += 1
-        e = evaluate(x, B, tmap, reml, grad=True)
-        return e.dev, e.grad
+        return evaluate(x, B, tmap, reml, grad=True)
 
-    def fresh_hessian(x, gx):
-        counts["g"] += len(x)
+    cache = {}
 
-        def g_only(v):
-            e = evaluate(v, B, tmap, reml, grad=True)
-            return e.grad if e.grad is not None else np.full(len(v), np.nan)
+    def both(e):
+        """(profiled Hessian, devfun_vp Hessian) at the point of e, computed once."""
+        if cache.get("e") is not e:
+            counts["h"] += 1
+            cache["e"], cache["H"] = e, hessians(e, B, tmap, reml)
+        return cache["H"]
 
-        H = _fd_hessian(g_only, x, central=False)
-        return H if np.all(np.isfinite(H)) else np.eye(len(x)) * max(1.0, abs(fx_guard[0]))
+    def hess(e):
+        H = both(e)[0]
+        return H if np.all(np.isfinite(H)) else np.eye(tmap.k) * max(1.0, abs(e.dev))
 
-    fx_guard = [1.0]
-
-    def search(x, fx, gx):
-        """Quasi-Newton from x; returns (x, f, g, H, iterations, finished)."""
-        fx_guard[0] = fx
-        H = fresh_hessian(x, gx)
+    def search(x, e):
+        """Newton from x; returns (x, Eval, H, iterations, finished)."""
         it, done = 0, False
+        H = hess(e)
         for it in range(1, max_iter + 1):
-            step = _newton_step(H, gx)
-            decrement = float(-(gx @ step))
-            tol = 1e-10 * max(1.0, abs(fx))
+            step = _newton_step(H, e.grad)
+            decrement = float(-(e.grad @ step))
+            tol = 1e-10 * max(1.0, abs(e.dev))
             if decrement < tol:
                 done = True
                 break
             t, ok = 1.0, False
             for _ in range(40):
-                fn, gn = fg(x + t * step)
-                if np.isfinite(fn) and gn is not None and (
-                        fn <= fx - 1e-4 * t * decrement or (fn < fx and t < 1e-3)):
+                en = fg(x + t * step)
+                if np.isfinite(en.dev) and en.grad is not None and (
+                        en.dev <= e.dev - 1e-4 * t * decrement or (en.dev < e.dev and t < 1e-3)):
                     ok = True
                     break
                 t /= 2
-            if not ok:
-                if decrement < 1e2 * tol:   # no further progress possible at rounding level
-                    done = True
-                    break
-                H = fresh_hessian(x, gx)       # BFGS model went stale: start it afresh
-                continue
-            s_, y_ = t * step, gn - gx
-            x, fx, gx = x + s_, fn, gn
-            sy = float(s_ @ y_)
-            if sy > 1e-12 * float(np.linalg.norm(s_) * np.linalg.norm(y_)):
-                Hs = H @ s_
-                H = H + np.outer(y_, y_) / sy - np.outer(Hs, Hs) / float(s_ @ Hs)
-        return x, fx, gx, H, it, done
+            if not ok:      # no further progress possible at rounding level
+                done = decrement < 1e2 * tol
+                break
+            x, e = x + t * step, en
+            H = hess(e)
+        return x, e, H, it, done
 
     starts = [np.asarray(x0, float).copy()] if x0 is not None else [_moment_start(B, tmap),
                                                                      tmap.start()]
     evaluated = []
     for xs in starts:
-        f_s, g_s = fg(xs)
-        if np.isfinite(f_s) and g_s is not None:
-            evaluated.append((f_s, xs, g_s))
+        e_s = fg(xs)
+        if np.isfinite(e_s.dev) and e_s.grad is not None:
+            evaluated.append((e_s.dev, xs, e_s))
     if not evaluated:
         raise AnalysisError("the deviance is not finite at the start values (is the outcome "
                             "fitted exactly by the fixed effects?)")
     evaluated.sort(key=lambda t: t[0])
-    f0, x, g0 = evaluated[0]
-    x, fx, gx, H, it, done = search(x, f0, g0)
+    _, x, e = evaluated[0]
+    x, e, H, it, done = search(x, e)
     # Small data (fewer than 2,000 subjects, where a search costs milliseconds): search
     # again from the other start and keep the better optimum. The differential tests found
     # sets where the moment start led to a worse local optimum (logLik -93.60 vs lme4's
     # -93.04); large cohorts have one well-defined optimum and skip this.
     if x0 is None and B.m < 2000 and len(evaluated) > 1:
-        f1, x1, g1 = evaluated[1]
-        x1, f1, g1, H1, it1, done1 = search(x1, f1, g1)
-        if f1 < fx - 1e-9 * max(1.0, abs(fx)):
-            x, fx, gx, H, it, done = x1, f1, g1, H1, it + it1, done1
+        _, x1, e1 = evaluated[1]
+        x1, e1, H1, it1, done1 = search(x1, e1)
+        if e1.dev < e.dev - 1e-9 * max(1.0, abs(e.dev)):
+            x, e, H, it, done = x1, e1, H1, it + it1, done1
+        else:
+            it += it1
+    fx = e.dev
     theta = tmap.canonical(x)
-    signs = np.where(np.sign(theta) == np.sign(x), 1.0, -1.0) * (x != 0) + (x == 0)
-    H = H * np.outer(signs, signs)          # the BFGS matrix in the canonical coordinates
     # a variance (diagonal) at zero is a constrained optimum: fix it at exactly 0
     boundary = [k for k in range(tmap.k) if tmap.diag[k] and abs(theta[k]) < 1e-6]
     if boundary:
@@ -616,48 +719,43 @@ def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None
             theta = th0
         else:
             boundary = []
-    e = evaluate(theta, B, tmap, reml, grad=True)
-    counts["g"] += 1
-    fx, gx = e.dev, e.grad
+    if not np.array_equal(theta, x):
+        e = fg(theta)
+    fx = e.dev
     free = [k for k in range(tmap.k) if k not in boundary]
-    # Polish: the quasi-Newton search stops at a decrement of 1e-10 of the deviance; Newton
-    # steps with its Hessian model take theta to rounding level. Steps are accepted while
-    # the scaled gradient falls (near the optimum the deviance changes only at rounding
-    # level, ~1e-11 relative as pwrss is a difference of sums; the exact gradient still
-    # moves). The Hessian of devfun_vp is computed once, at the final point: near a boundary
-    # it changes fast and the Satterthwaite df read it (a Hessian from one step earlier gave
-    # 47.14 instead of lmerTest's 47.00 on a test set).
+    # Polish: the search stops at a decrement of 1e-10 of the deviance; Newton steps take
+    # theta to rounding level. Steps are accepted while the scaled gradient falls (near the
+    # optimum the deviance changes only at rounding level, ~1e-11 relative as pwrss is a
+    # difference of sums; the exact gradient still moves).
     if free:
         try:
-            Hf = H[np.ix_(free, free)]
+            Hf = hess(e)[np.ix_(free, free)]
             w, V = np.linalg.eigh(Hf)
             w = np.maximum(np.abs(w), 1e-8 * max(float(np.max(np.abs(w))), 1e-12))
             solve = lambda g: V @ ((V.T @ g) / w)  # noqa: E731
-            size = float(np.abs(solve(gx[free])).max())
+            size = float(np.abs(solve(e.grad[free])).max())
             for _ in range(4):
+                if size < 1e-11:
+                    break
                 step = np.zeros(tmap.k)
-                step[free] = -solve(gx[free])
-                counts["g"] += 1
-                e1 = evaluate(theta + step, B, tmap, reml, grad=True)
+                step[free] = -solve(e.grad[free])
+                e1 = fg(theta + step)
                 if not np.isfinite(e1.dev) or e1.dev > fx + 1e-8 * max(1.0, abs(fx)):
                     break
                 size1 = float(np.abs(solve(e1.grad[free])).max())
                 if size1 >= size:
                     break
                 theta, e, size = theta + step, e1, size1
-                fx, gx = e.dev, e.grad
-                if size < 1e-11:
-                    break
+                fx = e.dev
         except np.linalg.LinAlgError:
             pass
-    theta = tmap.canonical(theta)
-    e = evaluate(theta, B, tmap, reml, grad=True)
+    th_c = tmap.canonical(theta)
+    if not np.array_equal(th_c, theta):
+        theta = th_c
+        e = fg(theta)
     fx, gx = e.dev, e.grad
     sigma = float(np.sqrt(e.pwrss / (B.n - B.p if reml else B.n)))
-    Hvp = devfun_vp_hessian(np.append(theta, sigma), B, tmap, reml)
-    counts["g"] += 1 + 2 * (tmap.k + 1)
-    # profiled Hessian = Schur complement of the sigma block (sigma is at its optimum)
-    Hp = Hvp[:-1, :-1] - np.outer(Hvp[:-1, -1], Hvp[-1, :-1]) / Hvp[-1, -1]
+    Hp, Hvp = both(e)
     scaled_max = 0.0
     if free:
         gf = gx[free]
@@ -668,9 +766,9 @@ def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None
         except np.linalg.LinAlgError:   # not positive definite: judge the raw gradient
             scaled_max = float(np.max(np.abs(gf)))
     converged = bool(scaled_max < 2e-3)
-    info = {"method": "quasi-Newton (exact gradient; difference Hessian, BFGS updates)",
-            "iterations": it, "ngev": counts["g"], "deviance": float(fx),
+    info = {"method": "Newton (exact gradient and Hessian)",
+            "iterations": it, "ngev": counts["g"], "nhev": counts["h"], "deviance": float(fx),
             "gradient": [float(v) for v in gx], "scaled_gradient_max": scaled_max,
             "newton_finished": bool(done), "boundary": [int(b) for b in boundary],
-            "converged": converged, "hessian_vp": Hvp, "sigma": sigma}
+            "converged": converged, "hessian_vp": Hvp, "sigma": sigma, "eval": e}
     return theta, info
