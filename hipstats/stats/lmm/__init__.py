@@ -96,7 +96,7 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     -----
     Fitted as lme4 (profiled deviance over the relative covariance factor; Bates et al.
     2015) from per-subject blocks, by Newton's method with the exact gradient
-    (:mod:`hipstats.stats.lmm.engine`). ``converged`` is lme4's test (Newton-scaled
+    (:mod:`hipstats.stats.lmm.engine`) and Hessian. ``converged`` is lme4's test (Newton-scaled
     gradient below 2e-3), boundary-aware: a variance at 0 is reported as ``singular``
     (lme4's ``isSingular``: a diagonal of the factor below 1e-4), not as non-convergence.
     Fixed-effect names follow patsy (``Intercept``, ``strength:week``, ``C(week)[T.2]``);
@@ -121,6 +121,17 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     >>> list(fit.fixed.columns)
     ['estimate', 'se', 'df', 't', 'pval', 'ci_low', 'ci_high']
     """
+    from hipstats.stats.lmm.engine import one_blas_thread
+
+    with one_blas_thread():
+        return _mixed_model(data, formula, subject, random, reml, df_method, alpha,
+                            correlated, nested)
+
+
+def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
+                 reml: bool = True, df_method: str = "satterthwaite", alpha: float = 0.05,
+                 correlated: bool = True, nested: str | None = None) -> MixedModelResult:
+    """:func:`mixed_model` without the BLAS thread limit."""
     from hipstats.stats.lmm import ddf as D
     from hipstats.stats.lmm import engine as E
 
@@ -206,12 +217,12 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     if singular:
         warnings.warn(f"mixed_model: singular fit for {formula!r} (a random-effect variance "
                       "is zero or a correlation is +/-1); simplify the random part",
-                      stacklevel=2)
+                      stacklevel=3)
     converged = info["converged"]
     if not converged:
         warnings.warn(f"mixed_model: convergence not confirmed for {formula!r}: scaled "
                       f"gradient {info['scaled_gradient_max']:.3g} (lme4's tolerance 2e-3)",
-                      stacklevel=2)
+                      stacklevel=3)
     se = np.sqrt(np.diag(V0))
     V_use = V0
     dfs = np.full(p, float(n - p))
