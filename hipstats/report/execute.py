@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from dataclasses import dataclass
 
 import nbformat
@@ -48,7 +49,10 @@ def execute_notebook(nb, name: str, workdir: str, timeout: int = 600):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": workdir}})
     try:
-        client.execute()
+        # the kernel process's own stderr (ipykernel's start-up notices, such as its note on
+        # TCP transport) is not the notebook's output: cell errors and warnings arrive over
+        # the messaging protocol, and a dead kernel is reported by nbclient
+        client.execute(stderr=subprocess.DEVNULL)
     except CellExecutionError as exc:
         cell = next((i for i, c in enumerate(nb.cells) if c.get("cell_type") == "code"
                      and any(o.get("output_type") == "error" for o in c.get("outputs", []))), -1)
