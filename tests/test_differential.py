@@ -51,8 +51,9 @@ import hipstats
 from hipstats.errors import HipstatsError
 
 REF = Path(__file__).parent / "reference"
-DIR = REF / "data" / "differential"
-R = json.loads((REF / "differential.json").read_text())
+# DIFF_DIR / DIFF_OUT replay a fresh held-out batch (tests/reference/differential_data.py)
+DIR = Path(os.environ.get("DIFF_DIR") or REF / "data" / "differential")
+R = json.loads(Path(os.environ.get("DIFF_OUT") or REF / "differential.json").read_text())
 _ALL = pd.read_csv(DIR / "datasets.csv", dtype={"dataset": str, "subject": str, "visit": str,
                                                  "group": str})
 DATA = {k: g.drop(columns="dataset").reset_index(drop=True)

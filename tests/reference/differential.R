@@ -21,7 +21,7 @@ suppressPackageStartupMessages({
 })
 afex_options(check_contrasts = TRUE)
 emm_options(msg.interaction = FALSE)
-dir <- "tests/reference/data/differential"
+dir <- Sys.getenv("DIFF_DIR", "tests/reference/data/differential")
 all <- read.csv(file.path(dir, "datasets.csv"), na.strings = "",
                 colClasses = c(dataset = "character", subject = "character",
                                visit = "character", group = "character"))

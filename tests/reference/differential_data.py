@@ -23,22 +23,28 @@ Then ``Rscript tests/reference/differential.R`` (from the repo root) writes
 ``tests/reference/differential.json``; ``tests/test_differential.py`` replays it without R.
 
 Run from the repo root: ``.venv/bin/python tests/reference/differential_data.py``.
-Deterministic (numpy seed below); re-running rewrites identical files.
+Deterministic (numpy seed below); re-running rewrites identical files. A fresh held-out
+batch: ``DIFF_SEED=<n> DIFF_DIR=<folder>`` here, ``DIFF_DIR=<folder>
+DIFF_OUT=<folder>/differential.json`` for the R script, and the same two variables for
+``pytest tests/test_differential.py``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import patsy
 
-SEED = 20251125
+# DIFF_SEED / DIFF_DIR give a fresh held-out batch (see tests/test_differential.py)
+SEED = int(os.environ.get("DIFF_SEED", 20251125))
 N_SETS = 210
 N_LARGE = 15            # sets of 100-500 subjects; the rest have 6-60
 KR_MAX_SUBJECTS = 150   # Kenward-Roger only up to this size (R's pbkrtest is slow beyond)
-OUT = Path(__file__).resolve().parent / "data" / "differential"
+OUT = Path(os.environ.get("DIFF_DIR") or
+           Path(__file__).resolve().parent / "data" / "differential")
 
 
 def _weeks(rng: np.random.Generator, J: int) -> np.ndarray:
