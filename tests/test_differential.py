@@ -59,6 +59,14 @@ _ALL = pd.read_csv(DIR / "datasets.csv", dtype={"dataset": str, "subject": str, 
 DATA = {k: g.drop(columns="dataset").reset_index(drop=True)
         for k, g in _ALL.groupby("dataset", sort=True)}
 SETS = R["datasets"]
+if not os.environ.get("DIFF_DIR"):
+    # data sets of a held-out batch that once found a defect (differential_extra.py)
+    _X = json.loads((REF / "differential_extra.json").read_text())["datasets"]
+    _XD = pd.read_csv(REF / "data" / "differential_extra" / "datasets.csv",
+                      dtype={"dataset": str, "subject": str, "visit": str, "group": str})
+    DATA.update({k: g.drop(columns="dataset").reset_index(drop=True)
+                 for k, g in _XD.groupby("dataset", sort=True)})
+    SETS = {**SETS, **_X}
 COUNTS: Counter = Counter()   # compared values per analysis (DIFF_COUNTS=path writes them)
 
 
