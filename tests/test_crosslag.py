@@ -93,3 +93,14 @@ def test_text_time_needs_order_and_errors_are_clear(cohort):
         cross_lagged(cohort, "strenght", "function_score", "week", "subject")
     with pytest.raises(AnalysisError, match="constant"):
         cross_lagged(cohort.assign(c=1.0), "c", "function_score", "week", "subject")
+
+
+def test_two_wave_collinear_lags_are_refused():
+    """Found by fuzzing: x identical to y made X'X singular (numpy LinAlgError)."""
+    rng = np.random.default_rng(3)
+    n = 12
+    d = pd.DataFrame({"subject": np.repeat([f"s{i}" for i in range(n)], 2),
+                      "week": np.tile([0, 3], n), "y": rng.normal(size=2 * n)})
+    d["x"] = d["y"]
+    with pytest.raises(AnalysisError, match="rank-deficient"):
+        cross_lagged(d, "x", "y", "week", "subject")

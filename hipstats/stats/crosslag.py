@@ -99,11 +99,17 @@ def _ols_fixed(frame: pd.DataFrame, outcome: str, predictors: list[str],
     n, p = X.shape
     if n <= p:
         raise AnalysisError(f"too few complete lag pairs ({n}) for {p} coefficients")
-    beta, *_ = np.linalg.lstsq(X, yv, rcond=None)
+    if np.linalg.matrix_rank(X) < p:
+        raise AnalysisError("the two-wave cross-lagged regression is rank-deficient: a "
+                            "lagged measure is constant or the two are collinear")
+    # by QR, as R's lm: X'X squares the condition number
+    Q, Rm = np.linalg.qr(X)
+    beta = np.linalg.solve(Rm, Q.T @ yv)
     resid = yv - X @ beta
     dof = n - p
     sigma2 = resid @ resid / dof
-    se = np.sqrt(np.diag(np.linalg.inv(X.T @ X)) * sigma2)
+    Rinv = np.linalg.solve(Rm, np.eye(p))
+    se = np.sqrt(np.sum(Rinv ** 2, axis=1) * sigma2)
     t = beta / se
     q = sps.t.ppf(1 - alpha / 2, dof)
     names = ["Intercept"] + predictors
