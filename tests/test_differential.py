@@ -20,9 +20,11 @@ Fits that lme4 flags singular (``isSingular``) are compared only on the log-like
 flat along the degenerate direction, so the variance components, SEs and df differ between
 two correct optimisers by far more than the tolerances above.
 
-Each lme4 reference is the better (lower deviance) of a bobyqa and a Nelder-Mead fit, as
-bobyqa alone sometimes stops at a boundary short of the optimum (differential.R records both
-log-likelihoods). hipstats' ``singular`` flag must equal lme4's ``isSingular`` and, for
+Each lme4 reference is lme4's best fit (``lme4_best.R``): the lowest deviance of four
+optimisers (bobyqa, Nelder-Mead, nloptwrap, nlminb) and of a search on each boundary, then
+Newton steps on lme4's deviance with lme4's finite-difference derivatives, as a
+derivative-free optimiser alone stops short on flat ridges and boundaries (every
+optimiser's log-likelihood is recorded). hipstats' ``singular`` flag must equal lme4's ``isSingular`` and, for
 non-singular fits, ``converged`` must equal "lme4's convergence check raised nothing".
 
 Analyses R cannot run on a data set (a group without complete pairs, no residual df) are
@@ -38,9 +40,7 @@ import gc
 import json
 import math
 import os
-import re
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,7 @@ import pytest
 
 import hipstats
 from hipstats.errors import HipstatsError
+from rcompare import COUNTS, Compare, check_lmm  # noqa: E402  (tests/ is on sys.path)
 
 REF = Path(__file__).parent / "reference"
 # DIFF_DIR / DIFF_OUT replay a fresh held-out batch (tests/reference/differential_data.py)
@@ -67,7 +68,6 @@ if not os.environ.get("DIFF_DIR"):
     DATA.update({k: g.drop(columns="dataset").reset_index(drop=True)
                  for k, g in _XD.groupby("dataset", sort=True)})
     SETS = {**SETS, **_X}
-COUNTS: Counter = Counter()   # compared values per analysis (DIFF_COUNTS=path writes them)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -89,49 +89,6 @@ def _freeze_gc():
     gc.freeze()
 
 
-class Compare:
-    """Collect every mismatch of one analysis, then fail once listing them all."""
-
-    def __init__(self, analysis: str, where: str):
-        self.analysis, self.where, self.bad = analysis, where, []
-
-    def num(self, name, got, want, rel, abs_=0.0):
-        COUNTS[self.analysis] += 1
-        got = float("nan") if got is None else float(got)
-        want = float("nan") if want is None else float(want)
-        if math.isnan(want) or math.isnan(got):
-            if not (math.isnan(want) and math.isnan(got)):
-                self.bad.append(f"{name}: hipstats {got!r} vs R {want!r}")
-            return
-        if math.isinf(want) or math.isinf(got):
-            if got != want:
-                self.bad.append(f"{name}: hipstats {got!r} vs R {want!r}")
-            return
-        diff = abs(got - want)
-        if diff > max(rel * abs(want), abs_):
-            reld = diff / abs(want) if want else float("inf")
-            self.bad.append(f"{name}: hipstats {got!r} vs R {want!r} (rel diff {reld:.2e})")
-
-    def pval(self, name, got, want):
-        self.num(name, got, want, rel=1e-4, abs_=1e-8)
-
-    def same(self, name, got, want):
-        COUNTS[self.analysis] += 1
-        if got != want:
-            self.bad.append(f"{name}: hipstats {got!r} vs R {want!r}")
-
-    def done(self):
-        assert not self.bad, f"{self.where}: {len(self.bad)} mismatch(es)\n  " + \
-            "\n  ".join(self.bad)
-
-
-def _r_term(name: str) -> str:
-    """patsy column name -> lme4's: ``group[T.B]`` -> ``groupB``, ``Intercept`` ->
-    ``(Intercept)``."""
-    return "(Intercept)" if name == "Intercept" else re.sub(r"(\w+)\[T\.([^\]]+)\]", r"\1\2",
-                                                             name)
-
-
 def _expect_error(fn):
     """R could not run the analysis: hipstats must refuse with its own error."""
     with warnings.catch_warnings():
@@ -148,17 +105,6 @@ def _quiet(fn):
 
 # ------------------------------------------------------------------ mixed models
 LMM_CASES = [(ds, key) for ds in sorted(SETS) for key in sorted(SETS[ds]["lmm"])]
-
-
-def _r_converged(ref) -> bool:
-    """lme4's convergence test (checkConv: gradient and Hessian) passed. The boundary
-    note of a singular fit and bobyqa's code 3 (a trust-region step failed near rhoend =
-    1e-12) are not failures of that test."""
-    msgs = []
-    for k in ("conv_messages", "warnings"):
-        v = ref.get(k) or []
-        msgs += [v] if isinstance(v, str) else v
-    return not any("failed to converge" in m for m in msgs)
 
 
 #: Known disagreements, kept visible (strict: a fix makes the test fail until removed).
@@ -183,49 +129,7 @@ def test_mixed_model(ds, key):
     c = Compare("mixed_model", f"{ds}-{key} {ref['formula']} + ({ref['random']} | subject) "
                 f"{'REML' if ref['reml'] else 'ML'} {ref['ddf']}"
                 f"{' [R: singular]' if ref['singular'] else ''}")
-    c.same("nobs", fit.nobs, ref["nobs"])
-    c.same("ngroups", fit.ngroups, ref["ngroups"])
-    c.same("singular", fit.singular, ref["singular"])
-    c.num("loglik", fit.loglik, ref["loglik"], rel=0, abs_=1e-4)
-    fx = fit.fixed.rename(index=_r_term)
-    c.same("terms", sorted(fx.index), sorted(ref["term"]))
-    rows = {t: i for i, t in enumerate(ref["term"])}
-    if ref["singular"]:
-        # flat optimum: only logLik and the fixed estimates are determined (see docstring)
-        for t in fx.index.intersection(list(rows)):
-            i = rows[t]
-            c.num(f"{t} estimate", fx.at[t, "estimate"], ref["estimate"][i], rel=1e-3,
-                  abs_=1e-3 * ref["se"][i])
-        c.done()
-        return
-    c.same("converged", fit.converged, _r_converged(ref))
-    c.num("sigma", fit.sigma, ref["sigma"], rel=1e-4)
-    rnd = fit.random
-    for j, (vc, sdc) in enumerate(zip(ref["vcov"], ref["sdcor"])):
-        if j >= len(rnd):
-            break
-        is_corr = isinstance(rnd["var2"].iloc[j], str)
-        label = f"VarCorr[{j}] {rnd['var1'].iloc[j] or 'Residual'}" + \
-            (f",{rnd['var2'].iloc[j]} corr" if is_corr else " var")
-        # on a flat direction R's optimisers stop at different points within 1e-6 of the
-        # best criterion: a value inside the range they span is as good as R's best
-        col, want, tol = (("sdcor", sdc, dict(rel=1e-4, abs_=1e-4)) if is_corr
-                          else ("vcov", vc, dict(rel=1e-4)))
-        got = rnd[col].iloc[j]
-        lo, hi = ref.get(f"{col}_lo"), ref.get(f"{col}_hi")
-        if lo is not None and min(lo[j], hi[j]) <= got <= max(lo[j], hi[j]):
-            want = got
-        c.num(label, got, want, **tol)
-    c.same("VarCorr rows", len(rnd), len(ref["vcov"]))
-    for t in fx.index.intersection(list(rows)):
-        i, r = rows[t], fx.loc[t]
-        c.num(f"{t} estimate", r["estimate"], ref["estimate"][i], rel=1e-5,
-              abs_=1e-5 * ref["se"][i])
-        c.num(f"{t} se", r["se"], ref["se"][i], rel=1e-4)
-        c.num(f"{t} t", r["t"], ref["t"][i], rel=1e-4, abs_=1e-5)
-        c.num(f"{t} df", r["df"], ref["df"][i], rel=1e-3)
-        c.pval(f"{t} pval", r["pval"], ref["pval"][i])
-    c.done()
+    check_lmm(c, fit, ref)
 
 
 # ------------------------------------------------------------------ pre/post analyses

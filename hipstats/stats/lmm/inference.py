@@ -76,11 +76,19 @@ def _rd_name(name: str) -> str:
 
 
 def type3_contrasts(fit) -> dict:
-    """lmerTest's type III contrast matrices, one per term (dict term -> (k, p) array)."""
+    """lmerTest's type III contrast matrices, one per term (dict term -> (k, p) array).
+
+    As lmerTest's ``get_contrasts_type3``, a model with at most one term (or one column)
+    gets the type I contrasts. The F statistic does not depend on the basis of a term's
+    contrasts, but the Satterthwaite df of a multi-df test do (they come from the
+    eigen-decomposition of L vcov L'): a differential set ``y ~ visit`` with three visits
+    had 35.104 against lmerTest's 35.065."""
     import patsy
 
     terms, di = _terms(fit)
     X = fit._state["X"]
+    if X.shape[1] <= 1 or len(terms) <= 1:
+        return type1_contrasts(fit)
     frame = fit._state["frame"]
     names = list(di.column_names)
     cols, rd_names = [], []
