@@ -10,20 +10,24 @@ boundary, lmerTest, pbkrtest, emmeans). Replayed here without R; ``PATHS_DIR`` a
 
 Tolerances are those of ``test_differential.py`` (estimates 1e-5, SEs, t and F 1e-4, df
 1e-3, p-values 1e-4 or 1e-8 absolute, log-likelihoods 1e-4 absolute). Tukey-adjusted
-p-values and interval half-widths: 1e-3, the accuracy of R's ``ptukey``/``qtukey``
-(``test_tukey.py``). A fit that lme4 flags singular sits on a flat optimum: there only the
+p-values: 1e-3 relative and R's ``ptukey`` accuracy absolute (1e-5 at df <= 5, 5e-8
+above), and 1e-4 relative against scipy's ``studentized_range``; Tukey interval
+half-widths 1e-3, the accuracy of R's ``qtukey`` (``test_tukey.py``). Variance components
+also within 1e-7 of the residual variance. A fit that lme4 flags singular sits on a flat optimum: there only the
 log-likelihood (and, for single fits, the fixed estimates) are compared.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 import hipstats
 from rcompare import COUNTS, Compare, check_lmm, span  # noqa: E402  (tests/ is on sys.path)
@@ -115,6 +119,10 @@ def _table(c: Compare, got: pd.DataFrame, ref: dict, keys: list[str], label: str
     r = _rows(got, ref, keys)
     got = got.reset_index(drop=True)
     loose = 1e-3 if tukey else 1e-4
+    if tukey:   # family size: the levels compared within each `by` group
+        by = keys[1:]
+        fam = got.groupby(by)["contrast"] if by else got.groupby(lambda _: 0)["contrast"]
+        k_of = fam.transform(lambda s: len({x for v in s for x in v.split(" - ")}))
     for j in range(len(got)):
         name = f"{label} {'|'.join(str(got.at[j, k]) for k in keys)}"
         se = float(r.at[j, "SE"])
@@ -123,7 +131,20 @@ def _table(c: Compare, got: pd.DataFrame, ref: dict, keys: list[str], label: str
         c.num(f"{name} df", got.at[j, "df"], r.at[j, "df"], rel=1e-3)
         if "t" in r:
             c.num(f"{name} t", got.at[j, "t"], r.at[j, "t"], rel=1e-4, abs_=1e-5)
-            c.num(f"{name} pval", got.at[j, "pval"], r.at[j, "pval"], rel=loose, abs_=1e-8)
+            if tukey:
+                # R's ptukey is accurate to about 1e-5 absolute at df <= 5 and 5e-8 above
+                # (1.08e-7 where the studentized range gives 1.26e-7 at k = 3, df = 8):
+                # compared with R at that accuracy and with scipy's adaptive quadrature
+                # (an independent implementation) at 1e-4 relative
+                df_j = float(got.at[j, "df"])
+                c.num(f"{name} pval", got.at[j, "pval"], r.at[j, "pval"], rel=loose,
+                      abs_=1e-5 if df_j <= 5 else 5e-8)
+                sp = sps.studentized_range.sf(abs(float(got.at[j, "t"])) * math.sqrt(2),
+                                              int(k_of.iloc[j]), df_j)
+                c.num(f"{name} pval (scipy)", got.at[j, "pval"], sp, rel=1e-4, abs_=1e-10)
+            else:
+                c.num(f"{name} pval", got.at[j, "pval"], r.at[j, "pval"], rel=loose,
+                      abs_=1e-8)
         for side in ("ci_low", "ci_high"):
             c.num(f"{name} {side}", got.at[j, side] - got.at[j, value],
                   r.at[j, side] - r.at[j, value], rel=loose, abs_=1e-6 * se)

@@ -5,7 +5,6 @@ cell; the previous output is untouched)."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
