@@ -98,7 +98,7 @@ def _nest_feasible(lb: pd.DataFrame, slope: bool) -> bool:
     return m >= 3 and len(cc) > n_re and cc["limb"].nunique() == 2
 
 
-def _specs(rng, d, lb, info, i):
+def _specs(d, lb, info, i):
     grp = info["has_group"]
     kr = info["n"] <= KR_MAX_SUBJECTS
     ds = info["dataset"]
@@ -150,7 +150,7 @@ def main() -> None:
         lb = _limbs(rng, d, info)
         frames.append(d)
         limbs.append(lb)
-        specs += _specs(rng, d, lb.drop(columns="dataset"), info, i)
+        specs += _specs(d, lb.drop(columns="dataset"), info, i)
     OUT.mkdir(parents=True, exist_ok=True)
     data = pd.concat(frames, ignore_index=True)
     opts = dict(index=False, float_format="%.9g", na_rep="", lineterminator="\n")

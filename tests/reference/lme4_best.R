@@ -88,11 +88,12 @@ best_fit <- function(f, d, reml) {
     best_name <- "polished"
   }
   out <- c(fits[[best_name]], list(fits = fits, crits = crits, best_name = best_name))
-  # the fits within 1e-6 of the best criterion, when their theta differ (a flat direction)
-  near <- fits[crits <= min(crits) + 1e-6]
+  # the fits within 1e-6 of the best criterion (near), and the same when their theta
+  # differ (spread: a flat direction), else empty
+  out$near <- fits[crits <= min(crits) + 1e-6]
   th0 <- getME(out$fit, "theta")
-  out$spread <- if (length(near) > 1 && max(vapply(near, function(b)
-    max(abs(getME(b$fit, "theta") - th0)), numeric(1))) > 1e-7) near else list()
+  out$spread <- if (length(out$near) > 1 && max(vapply(out$near, function(b)
+    max(abs(getME(b$fit, "theta") - th0)), numeric(1))) > 1e-7) out$near else list()
   out
 }
 # Over the near-optimal fits of best_fit() (a flat direction), the range of each column of
@@ -144,10 +145,8 @@ lmm <- function(d, sp) {
     paste0("(", sp$random, " | subject)")
   f <- as.formula(paste0(sp$formula, " + ", re))
   best <- best_fit(f, d, sp$reml)
-  fits <- best$fits; crits <- best$crits
   fit <- best$fit; warns <- best$warns; msgs <- best$msgs
-  near <- fits[crits <= min(crits) + 1e-6]
-  vcs <- lapply(near, function(b) as.data.frame(VarCorr(b$fit)))
+  vcs <- lapply(best$near, function(b) as.data.frame(VarCorr(b$fit)))
   rng <- function(col, fn) I(Reduce(function(a, b) fn(a, b), lapply(vcs, `[[`, col)))
   ddf <- if (sp$ddf == "kenward-roger") "Kenward-Roger" else "Satterthwaite"
   s <- suppressWarnings(suppressMessages(summary(fit, ddf = ddf)$coefficients))
@@ -166,7 +165,7 @@ lmm <- function(d, sp) {
        nobs = nobs(fit), ngroups = as.integer(ngrps(fit)[["subject"]]),
        singular = isSingular(fit), opt_code = fit@optinfo$conv$opt,
        optimizer = best$best_name,
-       loglik_by_optimizer = as.list(vapply(fits, function(b) as.numeric(logLik(b$fit)),
+       loglik_by_optimizer = as.list(vapply(best$fits, function(b) as.numeric(logLik(b$fit)),
                                             numeric(1))),
        vcov_lo = rng("vcov", pmin), vcov_hi = rng("vcov", pmax),
        sdcor_lo = rng("sdcor", pmin), sdcor_hi = rng("sdcor", pmax),
