@@ -34,6 +34,7 @@ _EXPORTS = {
     "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
     "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",
     "select_random": "hipstats.stats", "compare_models": "hipstats.stats",
+    "mmrm": "hipstats.stats.mmrm", "mmrm_frame": "hipstats.stats.mmrm",
     "paired_change": "hipstats.stats", "ancova": "hipstats.stats",
     "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",

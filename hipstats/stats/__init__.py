@@ -9,6 +9,7 @@ module                      holds
 ==========================  =======================================================
 ``correlation``             ``timepoint_corr``, ``rm_corr``
 ``lmm``                     ``mixed_model``, ``select_random``: lme4-style engine, lmerTest/pbkrtest df
+``mmrm``                    ``mmrm.mmrm``, ``mmrm_frame``: mixed models for repeated measures (R's mmrm)
 ``anova``                   ``mixed_anova`` (afex defaults: type III, GG correction)
 ``change``                  ``paired_change``, ``ancova``, ``responders``
 ``crosslag``                ``cross_lagged``
@@ -27,7 +28,7 @@ import importlib
 _EXPORTS = {
     "timepoint_corr": "correlation", "rm_corr": "correlation",
     "mixed_model": "lmm", "MixedModelResult": "lmm", "select_random": "lmm",
-    "compare_models": "lmm",
+    "compare_models": "lmm", "mmrm_frame": "mmrm", "MmrmResult": "mmrm",
     "mixed_anova": "anova",
     "paired_change": "change", "ancova": "change", "responders": "change",
     "cross_lagged": "crosslag", "limb_long": "limb", "within_between": "decompose",

@@ -185,6 +185,12 @@ def _satterthwaite(fit):
 
 
 def _ddf_method(fit, ddf):
+    tests = getattr(fit, "_tests", None)
+    if tests is not None:        # an MMRM: df and covariance fixed by its fit's df_method
+        if ddf is not None and ddf.lower().replace("_", "-") != tests.method:
+            raise AnalysisError(f"this MMRM was fitted with df_method={tests.method!r}; refit "
+                                "with another df_method for other df")
+        return tests.method
     m = (ddf or fit.df_method or "satterthwaite").lower().replace("_", "-")
     if m in ("kr", "kenward-roger", "kenwardroger"):
         return "kenward-roger"
@@ -196,7 +202,10 @@ def _ddf_method(fit, ddf):
 
 
 def _ftest(fit, L: np.ndarray, method: str):
-    """(sum_sq, mean_sq, num_df, den_df, F, pval) for L beta = 0, as lmerTest's contestMD."""
+    """(sum_sq, mean_sq, num_df, den_df, F, pval) for L beta = 0, as lmerTest's contestMD
+    (an MMRM: mmrm's ``df_md``, without sums of squares)."""
+    if getattr(fit, "_tests", None) is not None:
+        return (np.nan, np.nan, *fit._tests.ftest(L))
     beta = fit._state["beta"]
     s2 = fit.sigma ** 2
     if method == "kenward-roger":
@@ -255,7 +264,9 @@ def anova(fit, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
     """
     method = _ddf_method(fit, ddf)
     t = str(type).upper()
-    if t in ("3", "III"):
+    if t in ("3", "III") and hasattr(fit, "type3_contrasts"):
+        Ls = fit.type3_contrasts()      # a model family with its own basis (MMRM: mmrm's)
+    elif t in ("3", "III"):
         Ls = type3_contrasts(fit)
     elif t in ("1", "I"):
         Ls = type1_contrasts(fit)
@@ -270,6 +281,8 @@ def anova(fit, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["term", "sum_sq", "mean_sq", "num_df", "den_df", "F",
                                       "pval"]).set_index("term")
     out["num_df"] = out["num_df"].astype(float)
+    if getattr(fit, "_tests", None) is not None:
+        out = out.drop(columns=["sum_sq", "mean_sq"])
     out.attrs["heading"] = (f"Type {'III' if t in ('3', 'III') else 'I'} analysis of variance "
                             f"with {method} df")
     return out
@@ -353,6 +366,8 @@ def _lmatrix(fit, specs, by, at):
 
 
 def _estimates(fit, Lm: np.ndarray, method: str):
+    if getattr(fit, "_tests", None) is not None:
+        return fit._tests.estimates(Lm)
     beta = fit._state["beta"]
     est = Lm @ beta
     if method == "kenward-roger":
