@@ -238,7 +238,7 @@ def _check_size(M, p, structure, m, n_groups):
         raise AnalysisError("the fixed effects are not estimable (the design matrix has rank "
                             f"{rank} < {p.X.shape[1]} columns): drop a redundant term")
     if k >= M.nobs - M.q:
-        raise AnalysisError(f"the {structure} covariance has {k} parameters but the data carry "
+        raise NotConverged(f"the {structure} covariance has {k} parameters but the data carry "
                             f"only {M.nobs - M.q} residual degrees of freedom: choose a "
                             f"simpler structure (e.g. {_next_structure(structure)!r})")
 

@@ -33,8 +33,9 @@ def mmrm_frame(data: pd.DataFrame, outcome: str, time: str, subject: str = "subj
     DataFrame
         The post-baseline rows of ``data`` (every column kept, missing outcomes included:
         the model excludes and counts them), with ``outcome + suffix`` (NaN for a subject
-        without a baseline value) and ``time`` as an ordered categorical of the remaining
-        visits; sorted by subject and visit. ``.attrs["baseline"]`` names the baseline visit.
+        without a baseline value); ``time`` keeps numeric visits numeric (write ``C(week)``
+        in the formula) and turns labelled visits into an ordered categorical of the
+        post-baseline visits; sorted by subject and visit. ``.attrs["baseline"]`` names the baseline visit.
 
     Examples
     --------
