@@ -132,7 +132,7 @@ def _moment_covariance(r: np.ndarray, visit: np.ndarray, subj: np.ndarray, m: in
 
 
 def _start(M, p: Prepared) -> np.ndarray:
-    beta, *_ = np.linalg.lstsq(p.X, p.y, rcond=None)
+    beta = np.linalg.solve(p.X.T @ p.X, p.X.T @ p.y)
     r = p.y - p.X @ beta
     out = []
     for g in range(M.n_groups):
@@ -233,7 +233,9 @@ def _next_structure(structure):
 
 def _check_size(M, p, structure, m, n_groups):
     k = n_theta(structure, m) * n_groups
-    rank = np.linalg.matrix_rank(p.X)
+    xtx = p.X.T @ p.X
+    scale = np.sqrt(np.clip(np.diag(xtx), 1e-300, None))
+    rank = np.linalg.matrix_rank(xtx / np.outer(scale, scale), hermitian=True)
     if rank < p.X.shape[1]:
         raise AnalysisError("the fixed effects are not estimable (the design matrix has rank "
                             f"{rank} < {p.X.shape[1]} columns): drop a redundant term")

@@ -45,7 +45,7 @@ class Pattern:
         N, n, q = self.X.shape
         Xf = self.X.reshape(N, n * q)
         self.Sxx = (Xf.T @ Xf).reshape(n, q, n, q).transpose(0, 2, 1, 3).reshape(n * n, q * q)
-        self.Sxy = np.einsum("iac,ib->abc", self.X, self.y).reshape(n * n, q)
+        self.Sxy = (Xf.T @ self.y).reshape(n, q, n).transpose(0, 2, 1).reshape(n * n, q)
         self.Syy = self.y.T @ self.y
 
     @property
