@@ -54,7 +54,7 @@
 # fitted (3 that no mmrm optimizer could fit are recorded as errors), 234 converged (one
 # unstructured fit runs off to a correlation of 1), 232 located to 1e-6 in theta. mmrm's
 # default fit stopped up to 1.2e-3 SE (estimates), 1e-3 (SEs, df) and 1.3e-3 (log-lik)
-# from the polished optimum; 93 of 234 estimates' sets missed 1e-5 SE.
+# from the polished optimum: 93 of the 234 had an estimate more than 1e-5 SE away.
 # mmrm's non-linear Kenward-Roger ("Kenward-Roger" vcov) on a one-visit model gives SEs
 # ~1/(2(n - p)) below the ANCOVA's (0.5% at n - p = 100); "Kenward-Roger-Linear" equals it.
 #
