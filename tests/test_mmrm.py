@@ -128,7 +128,7 @@ def test_likelihood_gradient_and_hessian_are_exact(structure, reml, group_cov):
     p = prepare(d, "y ~ y_bl + group * C(visit)", "subject", "visit", group_cov, None)
     ng = 1 if group_cov is None else 3
     M = build_moments(p.X, p.y, p.subj, p.visit, p.group, structure, 4, ng)
-    th = _start(M, p) + np.random.default_rng(1).normal(scale=0.05, size=M.k * ng)
+    th = _start(M, p.X, p.y, p) + np.random.default_rng(1).normal(scale=0.05, size=M.k * ng)
     e = evaluate(M, th, reml, 2)
     h = 1e-5
     for k in range(len(th)):

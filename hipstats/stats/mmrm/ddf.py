@@ -81,14 +81,20 @@ def _md_denom_df(nu: np.ndarray) -> float:
 class MmrmTests:
     """Covariance of the coefficients and df for any contrast, for one ``df_method``."""
 
-    def __init__(self, M, ev, reml: bool, method: str):
+    def __init__(self, M, ev, reml: bool, method: str, basis=None):
         if method not in METHODS:
             raise AnalysisError(f"df_method must be one of {', '.join(METHODS)}")
         if method.startswith("kenward") and not reml:
             raise AnalysisError("Kenward-Roger df need a REML fit: use reml=True, or "
                                 "df_method='satterthwaite' with ML")
         self.method = method
-        self.beta = ev.beta
+        # The fit runs on centred columns (``basis``: beta = T beta_c + shift): quadratic
+        # forms of a contrast L use L T, which keeps digits an uncentred covariate near 50
+        # would cancel away (emmeans rows at its mean: KR df 150.8 for an exact 151).
+        q = len(ev.beta)
+        self.T, shift = basis if basis is not None else (np.eye(q), np.zeros(q))
+        self.beta_c = ev.beta
+        self.beta = self.T @ ev.beta + shift
         self.V0 = ev.V
         self.nobs, self.p = M.nobs, M.q
         self.P = -ev.A                                      # mmrm's P_k
@@ -97,11 +103,12 @@ class MmrmTests:
         except np.linalg.LinAlgError:
             self.W = np.full_like(ev.hess, np.nan)
         if method.startswith("kenward"):
-            self.vcov = self._kr_vcov(M, ev, linear=method.endswith("linear"))
+            self.vcov_c = self._kr_vcov(M, ev, linear=method.endswith("linear"))
         elif method == "residual":
-            self.vcov = self._empirical(M, ev)
+            self.vcov_c = self._empirical(M, ev)
         else:
-            self.vcov = self.V0
+            self.vcov_c = self.V0
+        self.vcov = self.T @ self.vcov_c @ self.T.T
 
     def _kr_vcov(self, M, ev, linear: bool):
         K = self.W.shape[0]
@@ -116,7 +123,7 @@ class MmrmTests:
         """CR0 sandwich V (sum_i X_i'W_i r_i r_i'W_i X_i) V (mmrm's ``Empirical``)."""
         meat = np.zeros((M.q, M.q))
         for P, W, *_ in ev.parts:
-            r = P.y - P.X @ self.beta
+            r = P.y - P.X @ self.beta_c
             z = np.einsum("iac,ab,ib->ic", P.X, W, r)
             meat += z.T @ z
         return self.V0 @ meat @ self.V0
@@ -135,10 +142,11 @@ class MmrmTests:
         return float(_kr_df(self.V0, l[None, :], self.W, self.P)[0])
 
     def estimates(self, Lm: np.ndarray):
-        """(estimate, se, df) for each row of Lm."""
+        """(estimate, se, df) for each row of Lm (over the fit's coefficients)."""
         est = Lm @ self.beta
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Lm, self.vcov, Lm))
-        df = np.array([self.t_df(l) for l in Lm])
+        Lc = Lm @ self.T
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Lc, self.vcov_c, Lc))
+        df = np.array([self.t_df(l) for l in Lc])
         return est, se, df
 
     # ------------------------------------------------------------ F-tests
@@ -151,16 +159,19 @@ class MmrmTests:
         if self.method == "satterthwaite":
             return self._sat_ftest(L)
         Lb = L @ self.beta
-        chisq = float(Lb @ np.linalg.solve(L @ self.vcov @ L.T, Lb))
+        Lc = L @ self.T
+        chisq = float(Lb @ np.linalg.solve(Lc @ self.vcov_c @ Lc.T, Lb))
         nl = L.shape[0]
         if self.method == "residual":
             ddf, lam = float(self.nobs - self.p), 1.0
         else:
-            ddf, lam = _kr_df(self.V0, L, self.W, self.P)
+            ddf, lam = _kr_df(self.V0, Lc, self.W, self.P)
         F = lam / nl * chisq
         return nl, float(ddf), F, float(sps.f.sf(F, nl, ddf))
 
     def _sat_ftest(self, L: np.ndarray):
+        Lb = L @ self.beta
+        L = L @ self.T
         vals, vecs = np.linalg.eigh(L @ self.V0 @ L.T)
         order = np.argsort(vals)[::-1]
         vals, vecs = vals[order], vecs[:, order]
@@ -170,8 +181,10 @@ class MmrmTests:
             return 0, np.nan, np.nan, np.nan
         rot = vecs[:, :rank].T @ L
         if rank == 1:
-            return self.ftest(rot)
-        t2 = (rot @ self.beta) ** 2 / vals[:rank]
+            t2 = float((vecs[:, 0] @ Lb) ** 2 / vals[0])
+            ddf = self._sat_df(rot[0])
+            return 1, ddf, t2, float(sps.f.sf(t2, 1, ddf))
+        t2 = (vecs[:, :rank].T @ Lb) ** 2 / vals[:rank]
         F = float(t2.sum() / rank)
         nu = np.array([2.0 * vals[i] ** 2 / self._sat_denom(rot[i]) for i in range(rank)])
         ddf = _md_denom_df(nu)

@@ -131,9 +131,28 @@ def _moment_covariance(r: np.ndarray, visit: np.ndarray, subj: np.ndarray, m: in
     return (U * w) @ U.T
 
 
-def _start(M, p: Prepared) -> np.ndarray:
-    beta = np.linalg.solve(p.X.T @ p.X, p.X.T @ p.y)
-    r = p.y - p.X @ beta
+def _centre(p: Prepared):
+    """Columns and outcome centred when the model has an intercept: ``(T, shift)`` with
+    beta = T beta_c + shift, and the centred X and y. Sums of squares of an outcome near
+    1e4 with an SD of 0.01 keep their digits (the likelihood and its derivatives are the
+    same functions of theta; det T = 1 leaves the REML term unchanged)."""
+    q = p.X.shape[1]
+    T, shift = np.eye(q), np.zeros(q)
+    names = list(p.design_info.column_names)
+    if "Intercept" not in names or not np.all(p.X[:, names.index("Intercept")] == 1):
+        return (T, shift), p.X, p.y
+    i = names.index("Intercept")
+    mx = p.X.mean(axis=0)
+    mx[i] = 0.0
+    my = float(p.y.mean())
+    T[i] -= mx
+    shift[i] = my
+    return (T, shift), p.X - mx, p.y - my
+
+
+def _start(M, X: np.ndarray, y: np.ndarray, p: Prepared) -> np.ndarray:
+    beta = np.linalg.solve(X.T @ X, X.T @ y)
+    r = y - X @ beta
     out = []
     for g in range(M.n_groups):
         sel = p.group == g
@@ -212,16 +231,17 @@ def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov
     p = prepare(data, formula, subject, time, group_cov, visits)
     m = len(p.visits)
     n_groups = 1 if p.groups is None else len(p.groups)
-    M = build_moments(p.X, p.y, p.subj, p.visit, p.group, structure, m, n_groups)
+    basis, Xc, yc = _centre(p)
+    M = build_moments(Xc, yc, p.subj, p.visit, p.group, structure, m, n_groups)
     _check_size(M, p, structure, m, n_groups)
-    theta, nit = _optimise(M, _start(M, p), reml)
+    theta, nit = _optimise(M, _start(M, Xc, yc, p), reml)
     e = evaluate(M, theta, reml, order=2)
     ok, why = _converged(e)
     if not ok:
         nxt = _next_structure(structure)
         raise NotConverged(f"the {structure} covariance did not converge: {why}"
                            + (f"; try the simpler {nxt!r}" if nxt else ""))
-    return _result(M, p, e, theta, reml, method, formula, structure, alpha, nit)
+    return _result(M, p, e, theta, reml, method, formula, structure, alpha, nit, basis)
 
 
 def _next_structure(structure):
@@ -245,8 +265,9 @@ def _check_size(M, p, structure, m, n_groups):
                             f"simpler structure (e.g. {_next_structure(structure)!r})")
 
 
-def _result(M, p, e, theta, reml, method, formula, structure, alpha, nit) -> MmrmResult:
-    tests = MmrmTests(M, e, reml, method)
+def _result(M, p, e, theta, reml, method, formula, structure, alpha, nit,
+            basis) -> MmrmResult:
+    tests = MmrmTests(M, e, reml, method, basis)
     names = list(p.design_info.column_names)
     est, se, df = tests.estimates(np.eye(M.q))
     k = len(theta)
@@ -261,6 +282,6 @@ def _result(M, p, e, theta, reml, method, formula, structure, alpha, nit) -> Mmr
         vcov=pd.DataFrame(tests.vcov, index=names, columns=names),
         exclusions=p.exclusions, visits=p.visits, groups=p.groups, _alpha=alpha,
         _design_info=p.design_info, _tests=tests,
-        _state={"X": p.X, "frame": p.d, "beta": e.beta},
+        _state={"X": p.X, "frame": p.d, "beta": tests.beta},
         optimizer_info={"iterations": nit, "gradient": float(np.max(np.abs(e.grad)))})
     return fit
