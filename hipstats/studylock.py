@@ -90,11 +90,23 @@ def _file_path(url: str) -> Path:
     return Path(unquote(p.path))
 
 
+def _distribution(name: str):
+    """The installed distribution ``name``: a ``.dist-info`` (what pip installed) before an
+    ``.egg-info`` left in a source folder by a build, which may come first on ``sys.path``."""
+    found = list(metadata.distributions(name=name))
+    for d in found:
+        if str(getattr(d, "_path", "")).endswith(".dist-info"):
+            return d
+    if found:
+        return found[0]
+    raise metadata.PackageNotFoundError(name)
+
+
 def provenance(root: Path | None = None) -> Provenance:
     """How hipstats was installed here, and the lock line that names it (PEP 610)."""
     v = _hipstats_version()
     try:
-        dist = metadata.distribution("hipstats")
+        dist = _distribution("hipstats")
         raw = dist.read_text("direct_url.json")
     except metadata.PackageNotFoundError:
         raw = None
@@ -103,9 +115,15 @@ def provenance(root: Path | None = None) -> Provenance:
         src = Path(__file__).resolve().parents[1]
         return Provenance(v, "local", None, f"a source folder on sys.path ({src})",
                           str(src) if (src / "pyproject.toml").is_file() else None)
-    if not raw:
+    return provenance_from(raw, v, root)
+
+
+def provenance_from(direct_url: str | None, v: str, root: Path | None = None) -> Provenance:
+    """The provenance that a PEP 610 ``direct_url.json`` (None: installed from an index)
+    describes; ``root``: the study, whose ``vendor/`` wheels are named relative to it."""
+    if not direct_url:
         return Provenance(v, "index", f"hipstats=={v}", "a package index")
-    info = json.loads(raw)
+    info = json.loads(direct_url)
     url = info.get("url", "")
     sub = info.get("subdirectory")
     if "vcs_info" in info:
@@ -158,7 +176,7 @@ def locked_packages() -> tuple[dict, list[str]]:
             continue
         done.add(key)
         try:
-            dist = metadata.distribution(name)
+            dist = _distribution(name)
         except metadata.PackageNotFoundError:
             missing.append(name)
             continue
@@ -287,7 +305,7 @@ def _vendor_wheel(root: Path, prov: Provenance, wheel: str | None, previous: Loc
         if wheel:
             src = Path(wheel)
             if not src.is_file() or not src.name.endswith(".whl"):
-                raise LockRefused(f"--vendor {wheel}: not a wheel file")
+                raise LockRefused(f"--wheel {wheel}: not a wheel file")
         elif prov.source and prov.source.endswith(".whl"):
             src = Path(prov.source)
         else:
@@ -296,17 +314,25 @@ def _vendor_wheel(root: Path, prov: Provenance, wheel: str | None, previous: Loc
                 raise LockRefused(
                     f"hipstats {prov.version} is {prov.where}; there is nothing to build a "
                     "wheel from. Build one yourself (python -m pip wheel --no-deps "
-                    "<hipstats source> -w dist) and run `hipstats lock --vendor "
+                    "<hipstats source> -w dist) and run `hipstats lock --vendor --wheel "
                     f"dist/hipstats-{prov.version}-py3-none-any.whl`")
+            if Path(spec).is_dir():  # build from a clean copy: no stale build/ or egg-info
+                copy = Path(tmp) / "src"
+                shutil.copytree(spec, copy, ignore=shutil.ignore_patterns(
+                    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache",
+                    ".hypothesis", ".scratch"))
+                spec_arg = str(copy)
+            else:
+                spec_arg = spec
             r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                                tmp, spec], capture_output=True, text=True)
+                                tmp, spec_arg], capture_output=True, text=True)
             built = sorted(Path(tmp).glob("hipstats-*.whl"))
             if r.returncode != 0 or len(built) != 1:
                 tail = " ".join((r.stderr or r.stdout).strip().splitlines()[-3:])
                 raise LockRefused(
                     f"could not build a wheel of hipstats from {spec} ({tail}); build one "
                     f"yourself (python -m pip wheel --no-deps {spec} -w dist) and run `hipstats "
-                    f"lock --vendor dist/hipstats-{prov.version}-py3-none-any.whl`")
+                    f"lock --vendor --wheel dist/hipstats-{prov.version}-py3-none-any.whl`")
             src = built[0]
         try:
             name, ver, _, _ = parse_wheel_filename(src.name)

@@ -145,7 +145,7 @@ def run(args) -> int:
         return 2
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    status = write(root, args.vendor)  # first: a failed --vendor leaves nothing behind
+    status = write(root, args.vendor, args.wheel)  # first: a failed --vendor leaves nothing behind
     if status is not None:
         if created and not any(root.iterdir()):
             root.rmdir()

@@ -4,8 +4,9 @@ The lock pins hipstats and every package it needs to the versions installed here
 study's CI installs exactly it (``python -m pip install --no-deps -r requirements.lock``) before
 ``hipstats report --check``. Run it after you upgrade a package, then ``hipstats report`` and
 commit the lock and ``reports/`` together. ``--vendor`` copies a wheel of the running hipstats
-into ``vendor/`` (building it from the source folder of an editable install) and names it in
-the lock, for a hipstats no package index has. Only ``requirements.lock`` (and with
+into ``vendor/`` (the wheel it was installed from, ``--wheel WHL``, or one built from the
+source folder of an editable install) and names it in the lock, for a hipstats no package
+index has. Only ``requirements.lock`` (and with
 ``--vendor`` the wheel in ``vendor/``) is written; a ``requirements.lock`` hipstats did not
 write is refused (exit 2).
 """
@@ -28,10 +29,11 @@ def register(sub) -> None:
 
 
 def add_vendor_option(p) -> None:
-    p.add_argument("--vendor", nargs="?", const=True, default=None, metavar="WHEEL",
+    p.add_argument("--vendor", action="store_true",
                    help="copy a wheel of the running hipstats into vendor/ and name it in the "
-                        "lock (built from the source of an editable install; or give the "
-                        "wheel file)")
+                        "lock (the wheel it was installed from, or one built from its source)")
+    p.add_argument("--wheel", metavar="WHL",
+                   help="with --vendor: the wheel of the running hipstats to copy")
 
 
 def workflow_python(root: Path) -> str | None:
@@ -47,14 +49,13 @@ def python_minor() -> str:
     return ".".join(map(str, sys.version_info[:2]))
 
 
-def write(root: Path, vendor) -> int | None:
+def write(root: Path, vendor: bool, wheel: str | None = None) -> int | None:
     """Write the lock; print what was written and every warning. Returns an exit status on
     failure, None on success."""
     from hipstats.studylock import LockRefused, write_lock
 
     try:
-        res = write_lock(root, vendor=vendor is True,
-                         wheel=vendor if isinstance(vendor, str) else None)
+        res = write_lock(root, vendor=vendor, wheel=wheel)
     except LockRefused as exc:
         print(f"hipstats: error: {exc}", file=sys.stderr)
         return exc.code
@@ -75,7 +76,7 @@ def run(args) -> int:
     if not root.is_dir():
         print(f"hipstats: error: {root} is not a folder", file=sys.stderr)
         return 2
-    status = write(root, args.vendor)
+    status = write(root, args.vendor, args.wheel)
     if status is not None:
         return status
     print("Next: hipstats report (re-render in this environment), then commit requirements.lock "
