@@ -104,6 +104,9 @@ def test_init_in_a_dev_install_says_hipstats_is_not_named(tmp_path, capsys):
 def test_lock_vendor_copies_a_wheel_and_refuses_what_it_did_not_write(tmp_path, capsys):
     study = tmp_path / "study"
     study.mkdir()
+    assert main(["lock", str(study)]) == 2                # not a study: nothing written
+    assert "not a study" in capsys.readouterr().err and not any(study.iterdir())
+    (study / "hipstats.toml").write_text("")
     (study / LOCK_NAME).write_text("numpy==1.0\n")       # the researcher's own file
     assert main(["lock", str(study)]) == 2
     assert (study / LOCK_NAME).read_text() == "numpy==1.0\n"
@@ -181,3 +184,15 @@ def test_workflow_installs_exactly_the_lock_on_the_locks_python(tmp_path):
     runs = [s["run"] for s in steps if "run" in s]
     assert runs == [INSTALL_CMD, "python -m pip check", "hipstats report --check"]
     assert "hipstats==" not in text   # no index has hipstats: the lock names it
+
+
+def test_lock_says_when_the_workflow_sets_up_another_python(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "s")]) == 0
+    wf = tmp_path / "s" / ".github" / "workflows" / "report.yml"
+    wf.write_text(wf.read_text().replace('python-version: "', 'python-version: "2.'))
+    before = wf.read_text()
+    capsys.readouterr()
+    assert main(["lock", str(tmp_path / "s")]) == 0
+    err = capsys.readouterr().err
+    assert "sets up Python 2." in err and "edit its python-version" in err
+    assert wf.read_text() == before     # the lock command writes only the lock

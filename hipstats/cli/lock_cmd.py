@@ -76,6 +76,11 @@ def run(args) -> int:
     if not root.is_dir():
         print(f"hipstats: error: {root} is not a folder", file=sys.stderr)
         return 2
+    if not ((root / "notebooks").is_dir() or (root / "hipstats.toml").is_file()):
+        print(f"hipstats: error: {root.resolve()} is not a study (no notebooks/ or "
+              "hipstats.toml); run `hipstats lock` in the folder `hipstats init` made, or give "
+              "it: hipstats lock STUDY_DIR", file=sys.stderr)
+        return 2
     status = write(root, args.vendor, args.wheel)
     if status is not None:
         return status
