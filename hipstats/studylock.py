@@ -279,7 +279,7 @@ def differences(lock: Lock) -> list[str]:
     pins, _ = locked_packages()
     here = _hipstats_version()
     if lock.hipstats_line is None:
-        out.append("hipstats (not named in the lock)")
+        out.append("hipstats (not named in the lock: `hipstats lock --vendor` names it)")
     elif lock.hipstats_version and lock.hipstats_version != here:
         out.append(f"hipstats {here} (locked {lock.hipstats_version})")
     for name in sorted(set(lock.pins) | set(pins)):
