@@ -79,11 +79,9 @@ def test_the_study_workflow_passes_in_a_fresh_environment_from_the_built_wheel(t
     venv_bin = str(Path(sys.executable).parent)   # the suite's own venv off PATH
     base["PATH"] = os.pathsep.join(p for p in base.get("PATH", "").split(os.pathsep)
                                    if p and p != venv_bin)
-    # the runner's pip settings: the local wheelhouse, no index; no byte-compiling of the
-    # installed files (pip's --no-compile; its environment variable reads "0"), which halves
-    # the install on a busy machine (only what the report imports is compiled, on import)
+    # the runner's pip settings: the local wheelhouse, no index
     base.update(CI="true", PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE),
-                PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_COMPILE="0")
+                PIP_DISABLE_PIP_VERSION_CHECK="1")
 
     # 1. the distributions, checked
     dist = tmp_path / "dist"
