@@ -143,4 +143,4 @@ def test_the_study_workflow_passes_in_a_fresh_environment_from_the_built_wheel(t
     assert (study / LOCK_NAME).read_bytes() == before
     times["init+lock in the runner"] = time.monotonic() - t0
     print("timings (cumulative s):", {k: round(v, 1) for k, v in times.items()})
-    assert time.monotonic() - t0 < 600
+    assert time.monotonic() - t0 < 900, times   # a runaway guard; ~2-4 min measured
