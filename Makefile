@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test bench notebook clean lock
+.PHONY: install report test bench notebook clean lock dist
 
 install: $(STAMP)
 
@@ -35,5 +35,12 @@ notebook: $(STAMP)
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | sort > requirements.lock
 
+# The sdist and the wheel (built from the sdist) in dist/, checked by twine. `make test`
+# already builds and checks them, and runs a study's CI from the wheel (tests/test_study_ci.py).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

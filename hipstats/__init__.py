@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from hipstats._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {

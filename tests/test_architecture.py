@@ -18,6 +18,8 @@ FORBIDDEN = {
     "power": {"io", "validation", "plots", "tables", "report", "cli"},
     "plots": {"io", "validation", "report", "cli", "power"},
     "report": {"cli"},
+    "studylock": {"io", "validation", "stats", "power", "plots", "tables", "report", "cli",
+                  "design", "synthetic", "errors"},
 }
 
 

@@ -24,7 +24,7 @@ def test_init_scaffolds_and_refuses_a_non_empty_folder(tmp_path, capsys):
     assert main(["init", str(study)]) == 0
     for rel in ("notebooks/01-strength-and-function.ipynb", "notebooks/03-evidence.ipynb",
                 "hipstats.toml", "data/raw/.gitkeep", "data/external/published_trials.csv",
-                "README.md", ".github/workflows/report.yml"):
+                "README.md", ".github/workflows/report.yml", "requirements.lock"):
         assert (study / rel).is_file(), rel
     assert "hipstats report --check" in (study / ".github/workflows/report.yml").read_text()
     before = (study / "hipstats.toml").read_text()

@@ -1,8 +1,8 @@
 """The ``hipstats`` command line.
 
 Subcommands live one per module (``validate_cmd``, ``simulate_cmd``, ``report_cmd``,
-``power_cmd``); each exposes ``register(subparsers)`` which adds its parser and sets
-``func(args) -> int``.
+``power_cmd``, ``init_cmd``, ``lock_cmd``); each exposes ``register(subparsers)`` which adds
+its parser and sets ``func(args) -> int``.
 
 Exit status: 0 success, 1 invalid data or failed work, 2 usage error. Errors the user can
 fix (bad data, bad arguments) are printed as plain messages, never as a traceback; set
@@ -19,7 +19,8 @@ import traceback
 
 from hipstats.errors import HipstatsDataError, HipstatsError
 
-_SUBCOMMANDS = ("validate_cmd", "simulate_cmd", "report_cmd", "power_cmd", "init_cmd")
+_SUBCOMMANDS = ("validate_cmd", "simulate_cmd", "report_cmd", "power_cmd", "init_cmd",
+                "lock_cmd")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -2,16 +2,25 @@
 
 Writes the three report notebooks (shipped as package data), a ``hipstats.toml`` saying how
 to read the study's files, ``data/raw/`` (raw data is immutable: put exports there),
-``data/external/`` with the trial summaries notebook 03 pools, a README, a ``.gitignore``
-and a CI workflow that runs ``hipstats report --check``. Never overwrites: an existing
-non-empty DIR is refused (exit 2).
+``data/external/`` with the trial summaries notebook 03 pools, a README, a ``.gitignore``,
+``requirements.lock`` (the exact environment that renders the report: hipstats named the way
+it was installed and every package it needs; see :mod:`hipstats.studylock`) and a CI workflow
+that installs exactly that lock on the same Python minor version and runs
+``hipstats report --check``. ``--vendor`` copies a wheel of the running hipstats into
+``vendor/`` and names it in the lock (for a hipstats no package index has). Never overwrites:
+an existing non-empty DIR is refused (exit 2).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from importlib import resources
 from pathlib import Path
+
+from hipstats.cli.lock_cmd import add_vendor_option, python_minor, write
+from hipstats.studylock import INSTALL_CMD
 
 TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`).
 # Paths are relative to this file. Uncomment and edit one table per design you use;
@@ -40,24 +49,75 @@ hipstats report                                                # notebooks/ -> r
 hipstats report --check                                        # reproduced? (CI runs this)
 ```
 
+`requirements.lock` pins hipstats and every package it needs to the versions that render the
+report; `.github/workflows/report.yml` installs exactly it
+(`python -m pip install --no-deps -r requirements.lock`, then `python -m pip check`) and runs
+`hipstats report --check`. `hipstats report` warns when your environment differs from the
+lock. After upgrading a package on purpose: `hipstats lock`, `hipstats report`, and commit
+`requirements.lock` with `reports/`. If hipstats is not on a package index you can reach,
+`hipstats lock --vendor` keeps a wheel of it in `vendor/` (commit it).
+
 `reports/` holds the HTML pages, figures (PNG 300 dpi and PDF), tables (CSV, full
 precision) and `manifest.json`. Commit it with the notebooks (without outputs) so a
 colleague or CI can check the report reproduces.
 '''
 
-WORKFLOW = '''name: report
-on: [push, pull_request]
-jobs:
-  check:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - run: pip install hipstats=={version}
-      - run: hipstats report --check
-'''
+#: The study's CI, as a structure (written as YAML by :func:`workflow_yaml`; the test suite
+#: runs its ``run:`` steps in order).
+def workflow(python: str) -> dict:
+    return {
+        "name": "report",
+        "on": ["push", "pull_request"],
+        "jobs": {"check": {
+            "runs-on": "ubuntu-latest",
+            "steps": [
+                {"uses": "actions/checkout@v4"},
+                {"uses": "actions/setup-python@v5",
+                 "with": {"python-version": python, "cache": "pip",
+                          "cache-dependency-path": "requirements.lock"}},
+                {"run": INSTALL_CMD},
+                {"run": "python -m pip check"},
+                {"run": "hipstats report --check"},
+            ]}},
+    }
+
+
+def _scalar(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    s = str(v)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_@./ -]*", s) and not s.endswith(" ") \
+            and s not in ("on", "off", "yes", "no", "true", "false", "null"):
+        return s
+    return json.dumps(s)
+
+
+def _emit(obj, indent: int, out: list) -> None:
+    pad = " " * indent
+    for k, v in obj.items():
+        key = _scalar(k) if k != "on" else '"on"'
+        if isinstance(v, dict):
+            out.append(f"{pad}{key}:")
+            _emit(v, indent + 2, out)
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            out.append(f"{pad}{key}:")
+            for item in v:
+                sub: list = []
+                _emit(item, indent + 4, sub)
+                out.append(f"{pad}  - " + sub[0].lstrip())
+                out.extend(sub[1:])
+        else:
+            out.append(f"{pad}{key}: {_scalar(v)}")
+
+
+def workflow_yaml(python: str) -> str:
+    """The workflow file: a header comment and :func:`workflow` as YAML."""
+    out = ["# Written by `hipstats init`: installs exactly requirements.lock on the Python it was",
+           "# made with, then checks that the committed report reproduces.",
+           "# After `hipstats lock` on another Python version, edit python-version below."]
+    _emit(workflow(python), 0, out)
+    return "\n".join(out) + "\n"
+
 
 GITIGNORE = ".scratch/\n.ipynb_checkpoints/\n.reports.lock\n.*-render-*/\n"
 
@@ -66,6 +126,7 @@ def register(sub) -> None:
     p = sub.add_parser("init", help="scaffold an analysis project (notebooks, config, CI)",
                        description=__doc__.splitlines()[0])
     p.add_argument("dir", help="new project folder")
+    add_vendor_option(p)
     p.set_defaults(func=run)
 
 
@@ -77,13 +138,18 @@ def notebook_templates() -> list:
 
 
 def run(args) -> int:
-    import hipstats
-
     root = Path(args.dir)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         print(f"hipstats: error: {root} exists and is not an empty folder; nothing was "
               "written", file=sys.stderr)
         return 2
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    status = write(root, args.vendor, args.wheel)  # first: a failed --vendor leaves nothing behind
+    if status is not None:
+        if created and not any(root.iterdir()):
+            root.rmdir()
+        return status
     (root / "notebooks").mkdir(parents=True, exist_ok=True)
     for nb in notebook_templates():
         (root / "notebooks" / nb.name).write_bytes(nb.read_bytes())
@@ -98,8 +164,8 @@ def run(args) -> int:
     (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     wf = root / ".github" / "workflows"
     wf.mkdir(parents=True, exist_ok=True)
-    (wf / "report.yml").write_text(WORKFLOW.format(version=hipstats.__version__),
-                                   encoding="utf-8")
+    (wf / "report.yml").write_text(workflow_yaml(python_minor()), encoding="utf-8")
     print(f"hipstats init: wrote {root}/ (notebooks, hipstats.toml, data/, README.md, "
-          f".github/workflows/report.yml). Next: cd {root} && hipstats report")
+          f"requirements.lock, .github/workflows/report.yml). Next: cd {root} && hipstats "
+          "report, then commit everything (reports/ too) so CI can check it")
     return 0

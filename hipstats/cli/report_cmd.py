@@ -111,6 +111,7 @@ def run(args) -> int:
     from hipstats.report.outdir import ReportRefused
 
     t0 = time.perf_counter()
+    warn_if_not_locked()
     try:
         if args.check:
             res = check(cfg, rtol=args.rtol, atol=args.atol)
@@ -122,6 +123,8 @@ def run(args) -> int:
                       file=sys.stderr)
                 for d in res.drift + res.differences:
                     print(f"  - {d}", file=sys.stderr)
+                for a in res.advice:
+                    print(f"  what to do: {a}", file=sys.stderr)
                 return 1
             print(f"hipstats report --check: {args.out} reproduced: {res.tables_ok} tables "
                   f"agree within rtol={args.rtol:g}, atol={args.atol:g}; "
@@ -150,3 +153,25 @@ def run(args) -> int:
           f"{time.perf_counter() - t0:.1f} s; executed {ran or 'none'}"
           + (f", reused cached {cached}" if cached else ""))
     return 0
+
+
+def warn_if_not_locked(root: Path = Path(".")) -> None:
+    """One line on stderr when the running environment differs from the study's
+    ``requirements.lock`` (only a lock hipstats wrote; nothing when there is none)."""
+    from hipstats.studylock import INSTALL_CMD, LOCK_NAME, differences, read_lock
+
+    try:
+        lock = read_lock(root / LOCK_NAME)
+        if lock is None or not lock.ours:
+            return
+        diff = differences(lock)
+    except Exception as exc:  # the warning must never stop a render
+        print(f"hipstats report: warning: could not compare with {LOCK_NAME}: {exc}",
+              file=sys.stderr)
+        return
+    if not diff:
+        return
+    shown = ", ".join(diff[:6]) + (f" and {len(diff) - 6} more" if len(diff) > 6 else "")
+    print(f"hipstats report: warning: this environment differs from {LOCK_NAME}: {shown}; "
+          f"install the lock ({INSTALL_CMD}) or, to adopt this environment, run `hipstats "
+          "lock`, re-render and commit both", file=sys.stderr)

@@ -6,6 +6,9 @@ The contract (README, "Reproducibility contract"), in the spirit of testthat sna
 * **Drift** (exit 1, each named): an input file changed (notebook, data file, any file a
   notebook parameter ``*_path`` names), a notebook parameter changed, hipstats' version or a
   dependency's version changed, a committed table no longer matches its manifest hash.
+  Versions are kept from drifting by the study's ``requirements.lock``
+  (:mod:`hipstats.studylock`): a version drift says to install the lock, or to move the study
+  to the new versions with ``hipstats lock`` and a re-render.
 * **Results**: every table under ``tables/`` is re-computed and compared cell by cell:
   numbers within ``rtol`` (default 1e-6) / ``atol`` (default 1e-12), text exactly; a
   difference names the table, the 1-based data row, the column, the old and the new value.
@@ -29,6 +32,7 @@ class CheckResult:
         self.drift: list[str] = []
         self.differences: list[str] = []
         self.notes: list[str] = []
+        self.advice: list[str] = []   # what to do about the drift, printed after it
         self.tables_ok = 0
         self.files_identical = 0
         self.files_bytes_differ = 0
@@ -147,6 +151,12 @@ def compare_manifests(old: dict, new: dict, old_dir: Path, new_dir: Path, rtol: 
             patch_only = (k == "python" and ov.get(k) and nv.get(k)
                           and _python_minor(ov[k]) == _python_minor(nv[k]))
             (res.notes if patch_only else res.drift).append(msg)
+    if any(d.startswith("version of ") for d in res.drift):
+        res.advice.append(
+            "the environment differs from the one that rendered the report: install the "
+            "study's lock (python -m pip install --no-deps -r requirements.lock); or, to move "
+            "the study to this environment, run `hipstats lock` and `hipstats report` and "
+            "commit requirements.lock with reports/")
     os_, ns_ = old.get("hipstats_source"), new.get("hipstats_source")
     if os_ and ns_ and os_ != ns_:
         res.notes.append(f"hipstats source differs from the one that rendered (sha256 "
