@@ -34,6 +34,7 @@ import pandas as pd
 from hipstats.design import Design
 from hipstats.errors import DataProblem
 from hipstats.io import units as U
+from hipstats.io.names import ALIASES, norm_name as _norm
 from hipstats.io.readers import RawTable
 
 __all__ = ["Assembled", "assemble", "ALIASES", "MISSING_TOKENS", "accepted_names", "show_value"]
@@ -41,27 +42,6 @@ __all__ = ["Assembled", "assemble", "ALIASES", "MISSING_TOKENS", "accepted_names
 #: Cell texts read as missing (case-insensitive). Codes such as -99 are never guessed
 #: (declare them with ``missing=[-99]``).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "."})
-
-#: Accepted alternative column names (after lower-casing and replacing non-alphanumerics by _).
-ALIASES = {
-    "subject": ("subject", "subject_id", "id", "participant", "participant_id", "pid",
-                "record_id", "patient", "patient_id"),
-    "group": ("group", "arm", "cohort", "grp"),
-    "week": ("week", "wk", "weeks", "visit_week"),
-    "time": ("time", "visit", "timepoint", "time_point", "session"),
-    "strength": ("strength", "strength_involved", "strength_injured", "abductor_strength",
-                 "hip_abd_strength"),
-    "strength_uninvolved": ("strength_uninvolved", "strength_uninjured",
-                            "strength_contralateral"),
-    "function_score": ("function_score", "function", "lefs"),
-    "pain_vas": ("pain_vas", "vas", "pain", "vas_pain"),
-    "valgus_peak": ("valgus_peak", "peak_valgus", "genu_valgum", "knee_valgus"),
-    "knee_variability": ("knee_variability", "stride_variability"),
-    "body_mass": ("body_mass", "mass", "weight", "body_weight"),
-    "height": ("height", "stature"),
-    "age": ("age",), "sex": ("sex", "gender"), "side": ("side", "involved_side", "injured_side"),
-    "lever_arm": ("lever_arm", "moment_arm"),
-}
 
 #: Columns of REDCap exports that carry no measurement (recognised, not reported as unknown).
 REDCAP_ADMIN = re.compile(r"^(redcap_repeat_instrument|redcap_repeat_instance|"
@@ -82,10 +62,6 @@ _NAMED_ALIASES = {
 }
 _SEX = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
 _SIDE = {"l": "left", "left": "left", "r": "right", "right": "right"}
-
-
-def _norm(name) -> str:
-    return re.sub(r"[^0-9a-z%]+", "_", str(name).strip().lower()).strip("_")
 
 
 def _tkey(s) -> str:
