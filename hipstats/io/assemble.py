@@ -34,6 +34,7 @@ import pandas as pd
 from hipstats.design import Design
 from hipstats.errors import DataProblem
 from hipstats.io import units as U
+from hipstats.io import visits as V
 from hipstats.io.names import ALIASES, norm_name as _norm
 from hipstats.io.readers import RawTable
 
@@ -49,17 +50,12 @@ REDCAP_ADMIN = re.compile(r"^(redcap_repeat_instrument|redcap_repeat_instance|"
                           r".+_complete|.+_timestamp)$")
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_WEEK_VALUE = re.compile(r"(?:weeks?|wks?|w)?[\s_\-]*([0-9]+)(?:\.0*)?"
-                         r"(?:[\s_\-]*(?:weeks?|wks?|w))?")
-_WEEK_TOKEN = re.compile(r"(?:weeks?|wks?|w|t|v)?_?([0-9]+)")
-_START = ("baseline", "base", "bl")
-# spellings (letters and digits only) of named visits -> the design timepoint they mean
-_NAMED_ALIASES = {
-    "baseline": "pre", "base": "pre", "bl": "pre", "pretest": "pre", "preintervention": "pre",
-    "pretreatment": "pre", "before": "pre",
-    "followup": "post", "fu": "post", "posttest": "post", "postintervention": "post",
-    "posttreatment": "post", "after": "post",
-}
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_DATE_LIKE_ID = re.compile(rf"(?i)\d{{1,2}}[-/ ](?:{_MONTHS})(?:[-/ ]\d{{2,4}})?|"
+                           rf"(?:{_MONTHS})[-/ ]\d{{1,4}}|\d{{4}}-\d{{2}}-\d{{2}}(?: 00:00:00)?")
+_ID_DATE_MSG = ("subject id is a date: a spreadsheet turned an id such as '3-12' or 'MAR1' "
+                "into a date; format the id column as Text and re-enter the ids (or export "
+                "them as text from the source), then load again")
 _SEX = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
 _SIDE = {"l": "left", "left": "left", "r": "right", "right": "right"}
 
@@ -263,39 +259,50 @@ def _number(v, codes_text, codes_num):
     return x, None, False
 
 
-def _timepoint(v, design: Design):
-    """-> (timepoint or None, alias_used)."""
-    grid = design.timepoints
-    s = _text(v)
-    if all(isinstance(t, (int, np.integer)) for t in grid):
-        low = s.lower()
-        if _tkey(low) in _START:
-            return grid[0], True
-        m = _WEEK_VALUE.fullmatch(low)
-        if m and int(m.group(1)) in grid:
-            return int(m.group(1)), False
-        return None, False
-    low = {_tkey(t): t for t in grid}
-    k = _tkey(s)
-    if k in low:
-        return low[k], False
-    if k in _NAMED_ALIASES and _NAMED_ALIASES[k] in low:
-        return low[_NAMED_ALIASES[k]], True
-    return None, False
+def _timepoint(v, design: Design, vbase: int = 1):
+    """-> (timepoint or None, alias_used, how) (rules in :mod:`hipstats.io.visits`)."""
+    tp, how = V.read_visit(_text(v), design.timepoints, vbase)
+    return tp, how is not None, how
 
 
 def _wide_token(tok: str, design: Design):
-    grid = design.timepoints
-    if all(isinstance(t, (int, np.integer)) for t in grid):
-        if _tkey(tok) in _START:
-            return grid[0], True, True
-        m = _WEEK_TOKEN.fullmatch(tok)
-        if m:
-            w = int(m.group(1))
-            return (w if w in grid else None), False, True
-        return None, False, False
-    v, alias = _timepoint(tok, design)
-    return v, alias, v is not None
+    tp, how, is_tp = V.wide_token(tok, design.timepoints)
+    return tp, how is not None, is_tp
+
+
+def _wide_column(key: str, design: Design, resolve):
+    """A wide column ``<measure>_<visit>`` or ``<visit>_<measure>`` -> ((target, unit,
+    by_user), timepoint, alias, token) or None."""
+    parts = key.split("_")
+    for n in (1, 2, 3):
+        if len(parts) <= n:
+            break
+        for base, tok in (("_".join(parts[:-n]), "_".join(parts[-n:])),
+                          ("_".join(parts[n:]), "_".join(parts[:n]))):
+            tpv, alias, is_tp = _wide_token(tok, design)
+            if not is_tp:
+                continue
+            hit = resolve(base)
+            if hit is not None and hit[0] in design.measure_names:
+                return hit, tpv, alias, tok
+    return None
+
+
+_VISITISH = re.compile(r"(^|_)(\d+|[a-z]*\d+[a-z]*|baseline|base|bl|pre|post|fu|follow|"
+                       r"followup|week|wk|visit|month|mo|day)(_|$)")
+
+
+def _looks_like_measure(key: str, design: Design, lookup: dict, user_norm: dict):
+    """The design measure an unmapped column seems to hold at some visit (its name has a
+    measure's name or alias and a visit-like part: ``strength_3mo``, ``lefs2``), or None."""
+    if not _VISITISH.search(key) and not re.search(r"[a-z]\d+$", key):
+        return None
+    names = {k: v for k, v in lookup.items() if v in design.measure_names}
+    names.update({k: v[1] for k, v in user_norm.items() if v[1] in design.measure_names})
+    for name, target in sorted(names.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"(^|_){re.escape(name)}(_|\d|$)", key):
+            return target
+    return None
 
 
 def _codes(series: pd.Series):
@@ -480,19 +487,19 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
         scol = str(col)
         found = None
         if not has_time:
-            parts = key.split("_")
-            for n in (1, 2, 3):
-                if len(parts) <= n:
-                    break
-                base, tok = "_".join(parts[:-n]), "_".join(parts[-n:])
-                tpv, alias, is_tp = _wide_token(tok, design)
-                if not is_tp:
-                    continue
-                hit = _resolve(base)
-                if hit is not None and hit[0] in design.measure_names:
-                    found = (hit, tpv, alias, tok)
-                    break
+            found = _wide_column(key, design, _resolve)
         if found is None:
+            looks = _looks_like_measure(key, design, lookup, user_norm)
+            if looks is not None:
+                problems.append(DataProblem(
+                    src, None, scol, None,
+                    f"column looks like {looks} at a visit but cannot be placed on the "
+                    f"design's grid {list(design.timepoints)}"
+                    + (" (the file is long: it has a time column, so each measure is one "
+                       "column)" if has_time else "")
+                    + "; rename it (e.g. '" + f"{looks}_{_tp_token(design.timepoints[-1])}"
+                    + "') or map it with columns="))
+                continue
             out.unknown_columns.append(scol)
             continue
         (target, suffix_unit, by_user), tpv, alias, tok = found
@@ -765,25 +772,46 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
             def _subject(u):
                 if type(u) is str:
                     s = u.strip()
+                    if _DATE_LIKE_ID.fullmatch(s):
+                        return None, _ID_DATE_MSG
                     return (None, "subject id is missing") if s.lower() in MISSING_TOKENS \
                         else (s, None)
+                if isinstance(u, (_dt.date, _dt.datetime, pd.Timestamp, np.datetime64)):
+                    return None, _ID_DATE_MSG
                 if _is_missing_value(u):
                     return None, "subject id is missing"
                 return _text(u), None
             parsed[col] = _parse_mapped(col, _subject, "subject")
         elif target == design.time:
             labels = _labels_for(col, raw, dict_choices)
+            uniq_labels = [labels.get(_text(u), u) if labels else u for u in col_codes[col][2]]
+            vbase = V.ordinal_base([_text(u) for u in uniq_labels])
+            seen: dict = {}
+            for u in uniq_labels:
+                if not _is_missing_value(u):
+                    t_, _, how_ = _timepoint(u, design, vbase)
+                    seen[_text(u)] = (t_, how_)
+            clashes = V.third_visit_clashes(seen, design.timepoints)
 
-            def _tp(u, labels=labels, col=col):
+            def _tp(u, labels=labels, col=col, vbase=vbase, clashes=clashes):
                 if _is_missing_value(u):
                     return None, "timepoint is missing"
                 lab = labels.get(_text(u)) if labels else None
                 for cand in ([lab] if lab is not None else []) + [u]:
-                    v, alias = _timepoint(cand, design)
+                    if _text(cand) in clashes:
+                        tp_, others = clashes[_text(cand)]
+                        return None, (
+                            f"a third visit? {_text(cand)!r} would be read as "
+                            f"{design.time} {tp_!r}, but the file also has "
+                            f"{', '.join(repr(o) for o in others)}; the design's timepoints "
+                            f"are {list(design.timepoints)} (drop these rows or use a design "
+                            "with this visit)")
+                    v, alias, how = _timepoint(cand, design, vbase)
                     if v is not None:
                         if alias:
                             notes.append(f"{col}: {show_value(cand)} read as {design.time} "
-                                         f"{show_value(v) if not isinstance(v, str) else repr(v)}")
+                                         f"{show_value(v) if not isinstance(v, str) else repr(v)}"
+                                         + (" (visit number)" if how == "number" else ""))
                         return v, None
                 kind = "weeks" if all(isinstance(t, (int, np.integer))
                                       for t in design.timepoints) else "timepoints"
@@ -932,7 +960,7 @@ def _redcap_event(v, design: Design):
         m = re.fullmatch(r"(?:week|wk|w)_?(\d+)(?:_.*)?", s)
         if m and int(m.group(1)) in grid:
             return int(m.group(1)), None
-    v2, _ = _timepoint(s, design)
+    v2, _, _ = _timepoint(s, design)
     if v2 is not None:
         return v2, None
     return None, f"REDCap event does not match a timepoint {list(grid)}"
