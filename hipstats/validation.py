@@ -370,8 +370,8 @@ def _finish(frame: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.DataF
     if "strength" in frame and "strength_uninvolved" in frame and "lsi" in design.derived:
         with np.errstate(divide="ignore", invalid="ignore"):
             frame["lsi"] = frame["strength"] / frame["strength_uninvolved"] * 100.0
-    cols = [c for c in design.columns() if c in frame] + (["lever_arm"] if "lever_arm" in frame
-                                                          else [])
+    cols = [c for c in design.columns() if c in frame] + [
+        c for c in ("lever_arm", "days_since_baseline") if c in frame]
     frame = frame[cols].iloc[np.lexsort((pos, codes))].reset_index(drop=True)
     frame["subject"] = frame["subject"].astype(str)
     if design.has_groups:
@@ -424,7 +424,7 @@ def _read_dictionary(dictionary) -> pd.DataFrame | None:
 
 
 _OPTION_NAMES = ("columns", "units", "analysis_units", "sheet", "dictionary", "lever_arm",
-                 "missing")
+                 "missing", "visit_dates")
 
 
 def _resolve_options(source, design, config, given: dict):
@@ -454,7 +454,7 @@ def _resolve_options(source, design, config, given: dict):
 def validate(source=None, design=None, *, columns: dict | None = None,
              units: dict | None = None, analysis_units: dict | None = None,
              sheet: str | int | None = None, dictionary=None, lever_arm=None,
-             missing=None, config=None) -> ValidationReport:
+             missing=None, visit_dates=None, config=None) -> ValidationReport:
     """Check a trial file (or frame) against a design and report every problem.
 
     Parameters
@@ -490,6 +490,12 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         file column holding each subject's lever arm (kept in the frame as ``lever_arm``).
     missing : list, optional
         Codes read as missing cells, e.g. ``[-99, 999]``.
+    visit_dates : dict, optional
+        Visits recorded as dates: ``{"column": "visit_date", "window_days": 3}`` (named
+        designs add ``"schedule": {"pre": 0, "post": 21}``, days from baseline). Each row is
+        placed on the visit whose scheduled day, counted from the subject's first date, lies
+        within the window; rows in no window are excluded (ledger, warning); the frame keeps
+        ``days_since_baseline``. Rules in :mod:`hipstats.io.visits`.
     config : str or Path, optional
         A ``hipstats.toml`` study config (see :mod:`hipstats.config`); its ``[data.<design>]``
         table gives the path and any of the options above. Explicit arguments win.
@@ -509,7 +515,8 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     True
     """
     given = dict(columns=columns, units=units, analysis_units=analysis_units, sheet=sheet,
-                 dictionary=dictionary, lever_arm=lever_arm, missing=missing)
+                 dictionary=dictionary, lever_arm=lever_arm, missing=missing,
+                 visit_dates=visit_dates)
     source, design, opts = _resolve_options(source, design, config, given)
     src = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
     report = ValidationReport(source=src, design=design)
@@ -523,7 +530,8 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         return report
     asm = assemble(raw, design, units=opts["units"], dictionary=dic,
                    lever_arm=opts["lever_arm"], columns=opts["columns"],
-                   analysis_units=opts["analysis_units"], missing=opts["missing"])
+                   analysis_units=opts["analysis_units"], missing=opts["missing"],
+                   visit_dates=opts.get("visit_dates"))
     report.layout = asm.layout
     report.notes = sorted(set(asm.notes))
     report.warnings = list(asm.warnings)
@@ -610,7 +618,7 @@ def _ledger(asm, frame: pd.DataFrame, problems) -> pd.DataFrame:
 def load(source=None, design=None, *, columns: dict | None = None,
          units: dict | None = None, analysis_units: dict | None = None,
          sheet: str | int | None = None, dictionary=None, lever_arm=None,
-         missing=None, config=None) -> pd.DataFrame:
+         missing=None, visit_dates=None, config=None) -> pd.DataFrame:
     """Load a trial file into the canonical person-period frame.
 
     Parameters
@@ -621,10 +629,10 @@ def load(source=None, design=None, *, columns: dict | None = None,
     design : str or Design
         ``"program6wk"`` (the default), ``"pfps3wk"`` or a custom
         :class:`~hipstats.design.Design`.
-    columns, units, analysis_units, sheet, dictionary, lever_arm, missing, config
+    columns, units, analysis_units, sheet, dictionary, lever_arm, missing, visit_dates, config
         As in :func:`validate`: column mapping, what the file holds, what results are in,
         Excel sheet, REDCap dictionary, lever arm (number in m or column name), missing
-        codes, and a ``hipstats.toml`` study config holding any of these.
+        codes, visits as dates, and a ``hipstats.toml`` study config holding any of these.
 
     Returns
     -------
@@ -655,7 +663,8 @@ def load(source=None, design=None, *, columns: dict | None = None,
     """
     report = validate(source, design, columns=columns, units=units,
                       analysis_units=analysis_units, sheet=sheet, dictionary=dictionary,
-                      lever_arm=lever_arm, missing=missing, config=config)
+                      lever_arm=lever_arm, missing=missing, visit_dates=visit_dates,
+                      config=config)
     for w in report.warnings:
         warnings.warn(f"{report.source}: {w}", UserWarning, stacklevel=2)
     report.raise_if_invalid()

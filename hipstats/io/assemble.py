@@ -305,6 +305,52 @@ def _looks_like_measure(key: str, design: Design, lookup: dict, user_norm: dict)
     return None
 
 
+#: First cells of the summary rows spreadsheets put under a table (compared letters only).
+SUMMARY_LABELS = frozenset({
+    "mean", "means", "average", "avg", "sd", "std", "stdev", "stddev", "standarddeviation",
+    "se", "sem", "standarderror", "total", "totals", "sum", "n", "count", "median", "min",
+    "max", "minimum", "maximum", "range", "iqr", "variance", "var", "cv", "meansd",
+    "meanstd", "mediansd", "95ci", "ci", "grandmean", "grandtotal"})
+
+
+def _summary_rows(df, col_codes, subject_col, blank, out: "Assembled", src) -> np.ndarray:
+    """Rows such as ``Mean``/``SD``/``Total``/``n`` under the data: the label is the subject
+    cell (or, the subject cell empty, another text cell). Those after the last subject row
+    are excluded, each named in the ledger; one in the middle of the data is an error."""
+    n = len(df)
+    mark = np.zeros(n, dtype=bool)
+    label = np.full(n, None, dtype=object)
+    if subject_col is None or not n:
+        return mark
+    _, scodes, suniq = col_codes[subject_col]
+    subj_missing = np.array([_is_missing_value(u) for u in suniq] + [True])[scodes]
+    for col in df.columns:
+        arr, codes, uniq = col_codes[col]
+        hit = np.array([isinstance(u, str) and _tkey(u) in SUMMARY_LABELS for u in uniq] + [False])
+        if not hit.any():
+            continue
+        rows = hit[codes] if col == subject_col else hit[codes] & subj_missing
+        new = rows & (label == None)  # noqa: E711 - element-wise
+        label[new] = arr[new]
+        mark |= rows
+    if not mark.any():
+        return mark
+    data_rows = np.flatnonzero(~blank & ~mark)
+    last = data_rows.max() if len(data_rows) else -1
+    rows_idx = df.index.to_numpy()
+    for i in np.flatnonzero(mark):
+        lab = str(label[i]).strip()
+        if i > last:
+            out.excluded.append((int(rows_idx[i]), f"summary row {lab!r} under the data "
+                                                   "(not a subject)"))
+        else:
+            out.problems.append(DataProblem(
+                src, int(rows_idx[i]), str(subject_col), repr(lab),
+                f"summary row {lab!r} between subjects' rows; remove it (summary rows "
+                "are excluded only below the data)"))
+    return mark
+
+
 def _codes(series: pd.Series):
     arr = series.to_numpy(dtype=object)
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
@@ -321,15 +367,18 @@ def _labels_for(col, raw: RawTable, choices: dict):
 def assemble(raw: RawTable, design: Design, units: dict | None = None,
              dictionary: pd.DataFrame | None = None, lever_arm=None,
              columns: dict | None = None, analysis_units: dict | None = None,
-             missing=None) -> Assembled:
+             missing=None, visit_dates=None) -> Assembled:
     """Map, parse, reshape and convert a raw table (see module docstring).
+
+    ``visit_dates`` (``{"column": "visit_date", "window_days": 3}``) places rows on the grid
+    by their date (rules in :mod:`hipstats.io.visits`).
 
     ``lever_arm`` is a number (metres) or the name of a file column; ``missing`` a list of
     codes (``-99``, ``"n.d."``) read as missing cells in measure and covariate columns.
     """
     src = raw.source
     out = Assembled(frame=pd.DataFrame(), problems=list(raw.problems), notes=list(raw.notes),
-                    raw=raw)
+                    warnings=list(getattr(raw, "warnings", [])), raw=raw)
     problems, notes = out.problems, out.notes
     targets_all = _targets(design)
     lookup = _alias_lookup(design)
@@ -345,6 +394,13 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
                     f"{opt}= names a column the design does not have; measures with units: "
                     + ", ".join(t for t in targets_all if t in value_targets)))
                 given.pop(k)
+    vdates = None
+    if visit_dates is not None:
+        try:
+            vdates = V.visit_dates_option(visit_dates, design.timepoints)
+        except ValueError as exc:
+            problems.append(DataProblem(src, None, "visit_dates", None, str(exc)))
+            return out
     codes_text = {str(c).strip().lower() for c in (missing or ())}
     codes_num = set()
     for c in missing or ():
@@ -439,6 +495,9 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
                 where = "frame's attrs['units']" if raw.fmt == "frame" else "datapackage.json"
         if scale:
             col_scale[scol] = scale
+        if vdates is not None and (scol == vdates.column or full == _norm(vdates.column)):
+            colmap[col] = ("_visit_date", None)
+            continue
         hit = _resolve(key, full) if (full in user_norm or key in user_norm) else None
         if hit is None and redcap:
             if key == "redcap_event_name":
@@ -481,7 +540,13 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
                 notes.append(f"column {scol!r} read as {target!r}")
             continue
         pending.append((col, key, unit, where))
-    has_time = any(t == design.time for t, _ in colmap.values()) or redcap
+    has_time = any(t in (design.time, "_visit_date") for t, _ in colmap.values()) or redcap
+    if vdates is not None and not any(t == "_visit_date" for t, _ in colmap.values()):
+        close = difflib.get_close_matches(vdates.column, file_cols, n=3, cutoff=0.5)
+        problems.append(DataProblem(
+            src, None, vdates.column, None, "visit_dates= names a column the file does not have"
+            + (f"; closest: {', '.join(repr(c) for c in close)}" if close else "")))
+        return out
     wide_notes: dict[tuple, list[str]] = {}
     for col, key, unit, where in pending:
         scol = str(col)
@@ -542,6 +607,12 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
                 f"columns= names {k!r}, which the file does not have"
                 + (f" (closest: {', '.join(repr(c) for c in close)})" if close else ""))
 
+    # Excel cells formatted as percent hold strength as %BW (0.35 shown as 35% is 35 %BW)
+    for col, (target, _) in colmap.items():
+        if str(col) in raw.percent_cells and str(col) not in col_units and \
+                target in value_targets and U.is_strength(_unit_of(target, design)):
+            col_units[str(col)] = ("%BW", "Excel percent format")
+
     # two columns for one cell: name both
     by_cell: dict[tuple, list[str]] = {}
     for col, (target, tp) in colmap.items():
@@ -561,7 +632,8 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
         out.sources[(target, tp)] = cols[0]
 
     targets = {t for t, _ in colmap.values()}
-    out.layout = "redcap" if redcap else ("long" if design.time in targets else "wide")
+    out.layout = "redcap" if redcap else (
+        "long" if design.time in targets or "_visit_date" in targets else "wide")
     unmapped = [c for c in file_cols if c in out.unknown_columns]
 
     def _missing_column(target: str, what: str = "required column is missing") -> DataProblem:
@@ -719,9 +791,11 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
         arr, codes, uniq = col_codes[col]
         miss_u = np.array([_is_missing_value(u) for u in uniq] + [True], dtype=bool)
         blank &= miss_u[codes]  # code -1 -> last entry (True)
-    nonblank = ~blank
     out.blank_rows = [int(r) for r in rows_idx[blank]]
-    out.source_rows = rows_idx[nonblank].astype(np.int64)
+    out.source_rows = rows_idx[~blank].astype(np.int64)
+    subject_col = next((c for c, (t, _) in colmap.items() if t == "subject"), None)
+    summary = _summary_rows(df, col_codes, subject_col, blank, out, src)
+    nonblank = ~blank & ~summary
 
     def _parse_numbers(col, target):
         arr, codes, uniq = col_codes[col]
@@ -834,6 +908,12 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
                     return match[0], None
                 return None, f"unknown group; expected one of {list(design.groups)}"
             parsed[col] = _parse_mapped(col, _grp, "group")
+        elif target == "_visit_date":
+            def _date(u):
+                if _is_missing_value(u):
+                    return None, "visit date is missing"
+                return V.parse_date(u)
+            parsed[col] = _parse_mapped(col, _date, "date")
         elif target == "lever_arm" or design.measure(target).kind == "float":
             parsed[col] = _parse_numbers(col, target)
         else:
@@ -922,6 +1002,9 @@ def assemble(raw: RawTable, design: Design, units: dict | None = None,
         if t in frame:
             frame[t] = frame[t].astype("float64")
 
+    if "_visit_date" in frame:
+        frame = _visits_from_dates(frame, out, design, vdates)
+
     # REDCap: repeating-instrument rows and subject-level fields on one event ----------
     if out.layout == "redcap" and len(frame):
         frame = _redcap_rows(frame, out, design, repeat[keep] if repeat is not None else None,
@@ -946,6 +1029,43 @@ def _frame(cols: dict) -> pd.DataFrame:
 
 def _tp_token(tp) -> str:
     return f"w{tp}" if isinstance(tp, (int, np.integer)) else str(tp)
+
+
+def _visits_from_dates(frame: pd.DataFrame, out: Assembled, design: Design, vd) -> pd.DataFrame:
+    """Nominal visit from each row's date (window around the schedule from the subject's
+    first date); ``days_since_baseline`` kept; rows in no window excluded, each named."""
+    t = design.time
+    dates = np.array([np.datetime64("NaT", "D") if d is None else d
+                      for d in frame["_visit_date"].to_numpy(object)], dtype="datetime64[D]")
+    tp, days, inwin = V.assign_visits(frame["subject"].to_numpy(object), dates, vd)
+    frame["days_since_baseline"] = days
+    col = out.sources.get(("_visit_date", None), vd.column)
+    if t not in frame:
+        frame[t] = tp
+        out.sources[(t, None)] = col
+        sched = ", ".join(f"{_tp_text(k)} day {v:g}" for k, v in vd.schedule.items())
+        out.notes.append(f"{t} read from the dates in {col!r}: the visit within "
+                         f"{vd.window_days:g} days of the schedule ({sched}) counted from "
+                         "each subject's first date; days_since_baseline kept")
+    out_rows = np.flatnonzero(~inwin)
+    for i in out_rows:
+        r = int(frame["_row"].iat[i])
+        out.excluded.append((r, f"visit on {dates[i]} is day {days[i]:g} after subject "
+                                f"{frame['subject'].iat[i]!r}'s first visit: outside every "
+                                f"window of +/-{vd.window_days:g} days around the schedule"))
+    if len(out_rows):
+        rows = [int(frame["_row"].iat[i]) for i in out_rows]
+        out.warnings.append(
+            f"{len(rows)} visit{'s' if len(rows) != 1 else ''} outside the visit windows "
+            f"excluded (row{'s' if len(rows) != 1 else ''} "
+            + ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+            + "); see the ledger, or widen window_days")
+        frame = frame[inwin].reset_index(drop=True)
+    return frame.drop(columns="_visit_date")
+
+
+def _tp_text(tp) -> str:
+    return repr(tp) if isinstance(tp, str) else str(tp)
 
 
 def _redcap_event(v, design: Design):
@@ -1042,6 +1162,8 @@ def _convert(frame, out: Assembled, design: Design, numeric_targets, file_unit, 
     src = out.raw.source if out.raw is not None else "<data>"
     problems = out.problems
     n = len(frame)
+    _carry_subject_values(frame, out, [t for t in ("body_mass", "lever_arm")
+                                       if t in numeric_targets and t not in bad_unit_targets])
     # order: body mass and lever arm first (strength conversions use them)
     order = sorted(numeric_targets, key=lambda t: (t not in ("body_mass", "lever_arm"), t))
     base_units: dict[str, np.ndarray] = {}
@@ -1155,6 +1277,29 @@ def _convert(frame, out: Assembled, design: Design, numeric_targets, file_unit, 
             out.units[m.name] = m.unit
     if "lever_arm" in frame:
         out.units["lever_arm"] = "m"
+
+
+def _carry_subject_values(frame, out: Assembled, cols) -> None:
+    """A subject-level value (body mass) written on one of a subject's rows only (usually
+    the first) holds for all its rows: carried there before strength is converted by it.
+    A subject whose rows disagree keeps its cells (the consistency check reports them)."""
+    if "subject" not in frame or not len(frame):
+        return
+    codes = pd.factorize(frame["subject"].to_numpy(object))[0]
+    for col in [c for c in cols if c in frame]:
+        s = frame[col].astype(float)
+        if not s.isna().any():
+            continue
+        g = s.groupby(codes)
+        one = (g.transform("nunique") == 1).to_numpy()
+        fill = s.isna().to_numpy() & one & (codes >= 0)
+        if not fill.any():
+            continue
+        frame[col] = np.where(fill, g.transform("max").to_numpy(), s.to_numpy())
+        nsub = len(np.unique(codes[fill]))
+        out.notes.append(f"{col} given on some of a subject's rows only: carried to the "
+                         f"subject's other rows ({nsub} subject{'s' if nsub != 1 else ''}, "
+                         f"{int(fill.sum())} row{'s' if fill.sum() != 1 else ''})")
 
 
 def _warn_assumed(out: Assembled, target: str, ref: str, vals: np.ndarray) -> None:

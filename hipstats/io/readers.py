@@ -40,7 +40,7 @@ _MAGIC = {
     b"<stata_dta>": "stata",  # Stata 13+ (format 117-119)
     b"HEADER RECORD*******LIB": "sas_xport",
     b"ARROW1": "feather", b"FEA1": "feather",
-    b"\xff\xff\xff\xffARROW": "feather",  # should not happen; an IPC stream starts so
+    b"\xff\xff\xff\xff": "feather",  # an Arrow IPC stream (continuation marker)
     b"\x00" * 12 + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf": "sas7bdat",
 }
 
