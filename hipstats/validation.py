@@ -34,7 +34,9 @@ import pandas as pd
 from hipstats.design import Design, get_design
 from hipstats.errors import DataProblem, HipstatsDataError
 from hipstats.io import units as U
-from hipstats.io.assemble import assemble, show_value
+from hipstats.io.assemble import assemble
+from hipstats.io.ledger import row_ledger
+from hipstats.io.values import show_value
 from hipstats.io.readers import RawTable, read_raw
 
 __all__ = ["validate", "load", "ValidationReport", "schema_for"]
@@ -553,7 +555,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     problems = sorted(set(problems), key=lambda p: (p.row if p.row is not None else -1,
                                                     str(p.column), p.message, str(p.value)))
     report.problems = problems
-    report.ledger = _ledger(asm, frame, problems)
+    report.ledger = row_ledger(asm, frame, problems)
     if problems:
         return report
     if frame.empty:
@@ -564,55 +566,6 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     report.missing_visits = missing_visits
     report.missing = _missing_table(data, design)
     return report
-
-
-def _ledger(asm, frame: pd.DataFrame, problems) -> pd.DataFrame:
-    """One row per input data row: kept, excluded (with the reason) or invalid."""
-    cols = ["source_row", "subject", "status", "reason", "n_visits"]
-    bad_rows: dict[int, str] = {}
-    for p in problems:
-        if p.row is not None:
-            bad_rows.setdefault(p.row, p.message)
-    rows = np.asarray(asm.source_rows, dtype=np.int64)  # ascending
-    subj = np.full(len(rows), None, dtype=object)
-    if len(frame) and "_row" in frame and len(rows):
-        fr = frame["_row"].to_numpy(np.int64)
-        pos = np.searchsorted(rows, fr)
-        n = np.bincount(pos, minlength=len(rows))[: len(rows)]
-        if "subject" in frame:
-            # the first visit of each row names its subject (wide rows: all the same)
-            subj[pos[::-1]] = frame["subject"].to_numpy(object)[::-1]
-    else:
-        n = np.zeros(len(rows), dtype=np.int64)
-    status = np.full(len(rows), "kept", dtype=object)
-    reason = np.full(len(rows), "", dtype=object)
-    pos = {int(r): i for i, r in enumerate(rows)} if (bad_rows or asm.excluded
-                                                      or asm.combined) else {}
-    for r, why in asm.combined:
-        i = pos.get(r)
-        if i is not None:
-            reason[i] = why
-    for r, why in asm.excluded:
-        i = pos.get(r)
-        if i is not None:
-            status[i], reason[i] = "excluded", why
-    for r, msg in bad_rows.items():
-        i = pos.get(r)
-        if i is not None:
-            status[i], reason[i] = "invalid", msg
-    led = pd.DataFrame({"source_row": rows, "subject": subj, "status": status,
-                        "reason": reason, "n_visits": n.astype(np.int64)}, columns=cols)
-    extra = [(r, None, "excluded", "blank row (every cell empty)", 0) for r in asm.blank_rows]
-    source_set = None
-    for p in asm.problems:
-        if p.row is not None and "ragged" in p.message:
-            if source_set is None:
-                source_set = set(np.asarray(asm.source_rows).tolist())
-            if p.row not in source_set:
-                extra.append((p.row, None, "invalid", p.message, 0))
-    if extra:
-        led = pd.concat([led, pd.DataFrame(extra, columns=cols)], ignore_index=True)
-    return led.sort_values("source_row", kind="mergesort").reset_index(drop=True)
 
 
 def load(source=None, design=None, *, columns: dict | None = None,

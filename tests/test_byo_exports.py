@@ -321,8 +321,9 @@ def test_title_row_and_units_row(tmp_path):
     rep = _ok(p)
     assert rep.data["strength"].tolist()[:2] == [2.5, 3.0]  # N / 80 kg
     assert rep.declared_units["strength"] == "N"
-    led = rep.ledger
-    assert led["source_row"].tolist() == [2, 3]  # row 1 (units) is not data
+    led = rep.ledger.set_index("source_row")
+    assert led["status"].tolist() == ["excluded", "kept", "kept"]  # row 1: units, not data
+    assert "units row under the header" in led.loc[1, "reason"]
     assert any("title 'Hip strength trial - export 2024-03-01'" in n for n in rep.notes)
     assert any("row 1 holds units" in n for n in rep.notes)
     text = ("Trial export,,,\nsubject,week,strength,lefs\n,,kgf,\nA,0,20.0,50\n")

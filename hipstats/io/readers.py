@@ -82,6 +82,8 @@ class RawTable:
     missing_codes : dict
         Column -> {code: [rows]} of cells holding a Stata/SAS extended missing value
         (``.a``-``.z``), read as missing.
+    excluded : list of (row, reason)
+        Data rows the reader set aside (a units row under the header); they go to the ledger.
     """
 
     frame: pd.DataFrame
@@ -95,6 +97,7 @@ class RawTable:
     warnings: list = field(default_factory=list)
     percent_cells: dict = field(default_factory=dict)
     missing_codes: dict = field(default_factory=dict)
+    excluded: list = field(default_factory=list)
 
 
 def detect_format(path: Path) -> str:
@@ -202,6 +205,7 @@ def _units_row(raw: RawTable) -> None:
             rename[c] = f"{c} ({ranges[c]})"
     row = int(f.index[0])
     raw.frame = f.iloc[1:].rename(columns=rename)
+    raw.excluded.append((row, "units row under the header (read as the columns' units)"))
     raw.notes.append(f"row {row} holds units, read as the columns' units: "
                      + ", ".join(f"{c!s} {v}" for c, v in {**units, **ranges}.items()))
 

@@ -39,7 +39,8 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_visit", "wide_token", "ordinal_base", "VisitDates", "visit_dates_option"]
+__all__ = ["read_visit", "wide_token", "ordinal_base", "third_visit_clashes", "redcap_event",
+           "VisitDates", "visit_dates_option", "parse_date", "assign_visits"]
 
 START = ("baseline", "base", "bl", "screening", "screeningbaseline", "enrolment", "enrollment")
 NAMED_ALIASES = {
@@ -135,6 +136,24 @@ def third_visit_clashes(labels_to_tp: dict, grid) -> dict:
             if how == "alias":
                 out[lab] = (tp, direct)
     return out
+
+
+def redcap_event(v, grid):
+    """A REDCap unique event name (``week_2_arm_1``) -> (timepoint or None, problem or None)."""
+    if v is None or (isinstance(v, float) and v != v) or str(v).strip().lower() in (
+            "", "na", "n/a", "nan", "null", "none", "."):
+        return None, "REDCap event name is missing"
+    s = re.sub(r"_arm_\d+$", "", str(v).strip().lower())
+    if _key(s) in START:
+        return grid[0], None
+    if _weekly(grid):
+        m = re.fullmatch(r"(?:week|wk|w)_?(\d+)(?:_.*)?", s)
+        if m and int(m.group(1)) in grid:
+            return int(m.group(1)), None
+    tp, _ = read_visit(s, grid)
+    if tp is not None:
+        return tp, None
+    return None, f"REDCap event does not match a timepoint {list(grid)}"
 
 
 # -- visits as dates -------------------------------------------------------------------------
