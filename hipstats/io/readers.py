@@ -373,12 +373,13 @@ def _decimal_commas(frame: pd.DataFrame, src: str, notes: list, problems: list) 
     return frame
 
 
-def _read_text(p: Path, src: str, delimiter: str | None, fmt: str) -> RawTable:
+def _text_and_bytes(p: Path, src: str, delimiter, notes: list):
+    """Bytes as UTF-8 (UTF-16 with a byte-order mark converted), title lines above the
+    header removed -> (text, data)."""
     data = p.read_bytes()
-    pre_notes = []
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         data = _utf16(data, src)
-        pre_notes.append("UTF-16 text (Excel 'Unicode text') read")
+        notes.append("UTF-16 text (Excel 'Unicode text') read")
     text = _decode(data, src, delimiter)
     if not text.strip():
         raise HipstatsDataError([DataProblem(src, None, None, None, "file has no content")])
@@ -389,72 +390,54 @@ def _read_text(p: Path, src: str, delimiter: str | None, fmt: str) -> RawTable:
         titles = [ln.strip().strip(delimiter or ",;\t").strip().strip('"')
                   for ln in text.split("\n", skip)[:skip]]
         titles = [t for t in titles if t]
-        pre_notes.append(f"header read from line {skip + 1}"
-                         + (f" (title {', '.join(repr(t) for t in titles)} above it skipped)"
-                            if titles else "") + "; data rows are counted from the row after it")
+        notes.append(f"header read from line {skip + 1}"
+                     + (f" (title {', '.join(repr(t) for t in titles)} above it skipped)"
+                        if titles else "") + "; data rows are counted from the row after it")
         text = text.split("\n", skip)[skip]
         for _ in range(skip):
             data = data[data.index(b"\n") + 1:]
-    if delimiter is None:
-        delimiter = _sniff(text)
+    return text, data
+
+
+def _careful_rows(text, src, delimiter, fmt, problems, notes):
+    """Quotes, ragged rows, trailing delimiters: the csv module -> (header, body, index)."""
     try:
-        fast = _fast_rows(data, delimiter)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
-        fast = None  # the careful reader below says what is wrong
-    problems: list[DataProblem] = []
-    notes: list[str] = []
-    if fast is not None:
-        header, body_frame, index = fast
-        header = [h.strip() for h in header]
-    else:
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                                   strict=True))
-        except csv.Error as exc:
-            raise HipstatsDataError([DataProblem(src, None, None, None,
-                                                 f"malformed {fmt.upper()}: {exc}")]) from None
-        header = [h.strip() for h in rows[0]]
-        width = len(header)
-        # a trailing delimiter on the header line (and perhaps on every line)
-        k = 0
-        while k < width - 1 and header[width - 1 - k] == "":
-            k += 1
-        if k:
-            tail_used = any(any(x.strip() for x in r[width - k:]) for r in rows[1:])
-            if not tail_used:
-                header = header[: width - k]
-                notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
-                             "column ignored (trailing delimiter)")
-        body, index = [], []
-        for i, r in enumerate(rows[1:], start=1):
-            if len(r) == 0:
-                continue  # a bare newline: no fields, nothing to lose
-            if len(r) != len(header):
-                if len(r) > len(header) and not any(x.strip() for x in r[len(header):]):
-                    r = r[: len(header)]  # trailing empty fields (Excel-saved CSVs)
-                else:
-                    problems.append(DataProblem(
-                        src, i, None, f"{len(r)} fields",
-                        f"row has {len(r)} fields but the header has {len(header)} "
-                        "(ragged row)"))
-                    continue
-            body.append(r)
-            index.append(i)
-        body_frame = None
-    if not any(header):
-        raise HipstatsDataError([DataProblem(src, None, None, None, "header row is empty")])
-    if fast is not None:
-        width = len(header)
-        k = 0
-        while k < width - 1 and header[width - 1 - k] == "":
-            k += 1
-        if k:
-            tail = body_frame.iloc[:, width - k:]
-            if not tail.apply(lambda s: s.str.strip().ne("").any()).any():
-                header = header[: width - k]
-                body_frame = body_frame.iloc[:, : width - k]
-                notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
-                             "column ignored (trailing delimiter)")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise HipstatsDataError([DataProblem(src, None, None, None,
+                                             f"malformed {fmt.upper()}: {exc}")]) from None
+    header = [h.strip() for h in rows[0]]
+    width = len(header)
+    k = _trailing_empty(header)  # a trailing delimiter on the header (and perhaps every) line
+    if k and not any(any(x.strip() for x in r[width - k:]) for r in rows[1:]):
+        header = header[: width - k]
+        notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
+                     "column ignored (trailing delimiter)")
+    body, index = [], []
+    for i, r in enumerate(rows[1:], start=1):
+        if len(r) == 0:
+            continue  # a bare newline: no fields, nothing to lose
+        if len(r) != len(header):
+            if len(r) > len(header) and not any(x.strip() for x in r[len(header):]):
+                r = r[: len(header)]  # trailing empty fields (Excel-saved CSVs)
+            else:
+                problems.append(DataProblem(
+                    src, i, None, f"{len(r)} fields",
+                    f"row has {len(r)} fields but the header has {len(header)} (ragged row)"))
+                continue
+        body.append(r)
+        index.append(i)
+    return header, body, index
+
+
+def _trailing_empty(header) -> int:
+    k, width = 0, len(header)
+    while k < width - 1 and header[width - 1 - k] == "":
+        k += 1
+    return k
+
+
+def _check_header(header, src, problems) -> None:
     blank = [i + 1 for i, h in enumerate(header) if not h]
     for i in blank:
         problems.append(DataProblem(src, None, f"(column {i})", None, "header cell is empty"))
@@ -463,10 +446,37 @@ def _read_text(p: Path, src: str, delimiter: str | None, fmt: str) -> RawTable:
         problems.append(DataProblem(src, None, h, None, "column name appears more than once"))
     if problems and (blank or dups):
         raise HipstatsDataError(problems)
-    if body_frame is not None:
-        body_frame.columns = header
-        body_frame.index = pd.Index(np.asarray(index, dtype=np.int64), name="row")
-        frame = body_frame
+
+
+def _read_text(p: Path, src: str, delimiter: str | None, fmt: str) -> RawTable:
+    pre_notes: list[str] = []
+    text, data = _text_and_bytes(p, src, delimiter, pre_notes)
+    if delimiter is None:
+        delimiter = _sniff(text)
+    try:
+        fast = _fast_rows(data, delimiter)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        fast = None  # the careful reader below says what is wrong
+    problems: list[DataProblem] = []
+    notes: list[str] = []
+    if fast is None:
+        header, body, index = _careful_rows(text, src, delimiter, fmt, problems, notes)
+    else:
+        header, frame, index = fast
+        header = [h.strip() for h in header]
+    if not any(header):
+        raise HipstatsDataError([DataProblem(src, None, None, None, "header row is empty")])
+    if fast is not None:
+        k = _trailing_empty(header)
+        if k and not frame.iloc[:, len(header) - k:].apply(
+                lambda s: s.str.strip().ne("").any()).any():
+            header, frame = header[: len(header) - k], frame.iloc[:, : len(header) - k]
+            notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
+                         "column ignored (trailing delimiter)")
+    _check_header(header, src, problems)
+    if fast is not None:
+        frame.columns = header
+        frame.index = pd.Index(np.asarray(index, dtype=np.int64), name="row")
     else:
         frame = pd.DataFrame(body, columns=header, index=pd.Index(index, name="row", dtype="int64"),
                              dtype=object)
