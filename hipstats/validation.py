@@ -406,7 +406,7 @@ def _missing_table(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     return tab.astype("int64")
 
 
-def _as_raw(source, sheet) -> RawTable:
+def _as_raw(source, sheet, columns=None) -> RawTable:
     if isinstance(source, pd.DataFrame):
         f = source.copy()
         f.columns = [str(c) for c in f.columns]
@@ -415,7 +415,8 @@ def _as_raw(source, sheet) -> RawTable:
         units = source.attrs.get("units") if isinstance(source.attrs.get("units"), dict) else {}
         return RawTable(f, "<DataFrame>", "frame",
                         units={str(k): v for k, v in units.items() if isinstance(v, str)})
-    return read_raw(source, sheet=sheet)
+    ids = [k for k, v in (columns or {}).items() if v == "subject"]
+    return read_raw(source, sheet=sheet, subject_names=ids)
 
 
 def _read_dictionary(dictionary) -> pd.DataFrame | None:
@@ -462,8 +463,11 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     Parameters
     ----------
     source : str, Path or DataFrame
-        CSV/TSV, Excel (.xlsx), Parquet, SPSS (.sav) or a REDCap export (CSV with
-        ``record_id`` and ``redcap_event_name``), in long or wide layout; or a DataFrame.
+        CSV/TSV (UTF-8, or UTF-16 "Unicode text" from Excel; ``;``-separated with decimal
+        commas when every number uses them), Excel (.xlsx), Parquet, Feather/Arrow, SPSS
+        (.sav), Stata (.dta; extended missing ``.a``-``.z`` read as missing, each code named
+        in a note), SAS (.xpt, .sas7bdat) or a REDCap export (CSV with ``record_id`` and
+        ``redcap_event_name``), in long or wide layout; or a DataFrame.
         May be left out when ``config=`` gives the path.
     design : str or Design
         ``"program6wk"`` (the default), ``"pfps3wk"`` or your own
@@ -484,7 +488,11 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         (default), ``"N*m/kg"``, ``"%BW"``, ``"N"``, ``"N*m"`` or ``"kgf"``
         (``strength_uninvolved`` follows ``strength``). Ranges are checked in this unit.
     sheet : str or int, optional
-        Excel sheet (default: the first).
+        Excel sheet (default: the first *visible* sheet whose header names the subject
+        column; hidden sheets are read only when named, and a workbook with no such sheet
+        is refused listing its visible sheets). A title row above the header and a units
+        row under it (``N``, ``kg``, ``(0-80)``) are recognised; cells formatted as percent
+        are read as displayed (``35%`` is 35, and strength so formatted is %BW).
     dictionary : str, Path or DataFrame, optional
         REDCap data dictionary (units in field notes/labels, codes in choices).
     lever_arm : float or str, optional
@@ -524,7 +532,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     report = ValidationReport(source=src, design=design)
     empty_ledger = pd.DataFrame(columns=["source_row", "subject", "status", "reason", "n_visits"])
     try:
-        raw = _as_raw(source, opts["sheet"])
+        raw = _as_raw(source, opts["sheet"], opts["columns"])
         dic = _read_dictionary(opts["dictionary"])
     except HipstatsDataError as err:
         report.problems = list(err.problems)

@@ -342,3 +342,33 @@ def test_body_mass_on_the_first_row_only_is_carried_to_the_subject(tmp_path):
     bad = text.replace("A,4,260,60,", "A,4,260,60,85")
     assert not hipstats.validate(_write(tmp_path, bad, "b.csv"), "program6wk",
                                  units={"strength": "N"}).ok
+
+
+def test_stata_dates_place_visits_and_labels_keep_precedence(tmp_path):
+    import pyreadstat
+
+    df = pd.DataFrame({"id": ["A", "A", "A"], "visit_date": pd.to_datetime(
+        ["2024-01-08", "2024-01-22", "2024-02-06"]), "strength": [2.0, 2.1, 2.2],
+        "lefs": [50.0, 52.0, 54.0]})
+    p = tmp_path / "d.dta"
+    pyreadstat.write_dta(df, str(p))
+    rep = _ok(p, units=N_KG, visit_dates={"column": "visit_date", "window_days": 3})
+    d = rep.data.dropna(subset=["strength"])
+    assert d["week"].tolist() == [0, 2, 4] and d["days_since_baseline"].tolist() == [0, 14, 29]
+    # with a visit column the labels stand; a date off its label's window is a warning
+    text = ("subject,week,visit_date,strength,lefs\nA,0,2024-01-08,2,50\nA,2,2024-01-30,2.1,52\n")
+    rep = _ok(_write(tmp_path, text), units=N_KG,
+              visit_dates={"column": "visit_date", "window_days": 3})
+    assert rep.data["week"].tolist()[:2] == [0, 2]
+    assert rep.data["days_since_baseline"].tolist()[:2] == [0, 22]
+    assert any("outside the +/-3-day window of its labelled week (row 2)" in w
+               for w in rep.warnings)
+
+
+def test_the_data_sheet_is_found_by_a_mapped_subject_column(tmp_path):
+    notes = [["About", "this workbook"], ["exported", "2024-03-01"]]
+    data = [["Pt", "week", "strength", "lefs"], ["A", 0, 2.0, 50]]
+    p = _xlsx(tmp_path / "c.xlsx", [("About", notes, "visible", None),
+                                    ("Sheet2", data, "visible", None)])
+    rep = _ok(p, units=N_KG, columns={"Pt": "subject"})
+    assert rep.data["subject"].iloc[0] == "A"

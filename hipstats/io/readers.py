@@ -125,8 +125,12 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_raw(path: str | Path, sheet: str | int | None = None) -> RawTable:
+def read_raw(path: str | Path, sheet: str | int | None = None,
+             subject_names=()) -> RawTable:
     """Read any supported file into a :class:`RawTable`.
+
+    ``subject_names``: further names of the subject column (from ``columns=``), used to find
+    the data sheet of a workbook when ``sheet`` is not given.
 
     Raises
     ------
@@ -147,7 +151,7 @@ def read_raw(path: str | Path, sheet: str | int | None = None) -> RawTable:
     else:
         try:
             if fmt == "excel":
-                raw = _read_excel(p, src, sheet)
+                raw = _read_excel(p, src, sheet, subject_names)
             elif fmt == "parquet":
                 raw = _read_parquet(p, src)
             elif fmt == "feather":
@@ -532,11 +536,12 @@ def _header_index(rows) -> int:
     return 0
 
 
-def _choose_sheet(wb, sheet, src):
+def _choose_sheet(wb, sheet, src, subject_names=()):
     """The worksheet to read: the one named; else the first *visible* sheet whose header
     names a subject column (hidden sheets are never read unless named)."""
-    from hipstats.io.names import is_subject_name
+    from hipstats.io.names import is_subject_name, norm_name
 
+    extra = {norm_name(n) for n in subject_names}
     notes, warns = [], []
     if sheet is not None:
         if isinstance(sheet, int) or (str(sheet).isdigit() and sheet not in wb.sheetnames):
@@ -558,7 +563,8 @@ def _choose_sheet(wb, sheet, src):
     data = []
     for ws in visible:
         rows, percent = _sheet_rows(ws)
-        if rows and any(is_subject_name(v) for v in rows[_header_index(rows)]):
+        if rows and any(is_subject_name(v) or (v is not None and norm_name(v) in extra)
+                        for v in rows[_header_index(rows)]):
             data.append((ws, (rows, percent)))
     if hidden:
         notes.append(f"hidden sheet{'s' if len(hidden) > 1 else ''} "
@@ -585,12 +591,12 @@ def _choose_sheet(wb, sheet, src):
     return ws, got, notes, warns
 
 
-def _read_excel(p: Path, src: str, sheet) -> RawTable:
+def _read_excel(p: Path, src: str, sheet, subject_names=()) -> RawTable:
     import openpyxl
 
     wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     try:
-        ws, (rows, percent), notes, warns = _choose_sheet(wb, sheet, src)
+        ws, (rows, percent), notes, warns = _choose_sheet(wb, sheet, src, subject_names)
         title = ws.title
     finally:
         wb.close()

@@ -64,20 +64,24 @@ def _frame(cols: dict) -> pd.DataFrame:
 
 def visits_from_dates(frame: pd.DataFrame, out: Assembled, design: Design, vd) -> pd.DataFrame:
     """Nominal visit from each row's date (window around the schedule from the subject's
-    first date); ``days_since_baseline`` kept; rows in no window excluded, each named."""
+    first date); ``days_since_baseline`` kept; rows in no window excluded, each named. When
+    the file also labels its visits, the labels stand and dates off their window are a
+    warning naming the rows."""
     t = design.time
     dates = np.array([np.datetime64("NaT", "D") if d is None else d
                       for d in frame["_visit_date"].to_numpy(object)], dtype="datetime64[D]")
     tp, days, inwin = V.assign_visits(frame["subject"].to_numpy(object), dates, vd)
     frame["days_since_baseline"] = days
     col = out.sources.get(("_visit_date", None), vd.column)
-    if t not in frame:
-        frame[t] = tp
-        out.sources[(t, None)] = col
-        sched = ", ".join(f"{_tp_text(k)} day {v:g}" for k, v in vd.schedule.items())
-        out.notes.append(f"{t} read from the dates in {col!r}: the visit within "
-                         f"{vd.window_days:g} days of the schedule ({sched}) counted from "
-                         "each subject's first date; days_since_baseline kept")
+    if t in frame:
+        _dates_against_labels(frame, out, design, vd, days, col)
+        return frame.drop(columns="_visit_date")
+    frame[t] = tp
+    out.sources[(t, None)] = col
+    sched = ", ".join(f"{_tp_text(k)} day {v:g}" for k, v in vd.schedule.items())
+    out.notes.append(f"{t} read from the dates in {col!r}: the visit within "
+                     f"{vd.window_days:g} days of the schedule ({sched}) counted from "
+                     "each subject's first date; days_since_baseline kept")
     out_rows = np.flatnonzero(~inwin)
     for i in out_rows:
         r = int(frame["_row"].iat[i])
@@ -85,14 +89,28 @@ def visits_from_dates(frame: pd.DataFrame, out: Assembled, design: Design, vd) -
                                 f"{frame['subject'].iat[i]!r}'s first visit: outside every "
                                 f"window of +/-{vd.window_days:g} days around the schedule"))
     if len(out_rows):
-        rows = [int(frame["_row"].iat[i]) for i in out_rows]
-        out.warnings.append(
-            f"{len(rows)} visit{'s' if len(rows) != 1 else ''} outside the visit windows "
-            f"excluded (row{'s' if len(rows) != 1 else ''} "
-            + ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
-            + "); see the ledger, or widen window_days")
+        out.warnings.append(f"{len(out_rows)} visit{'s' if len(out_rows) != 1 else ''} outside "
+                            f"the visit windows excluded ({_rows_text(frame, out_rows)}); see "
+                            "the ledger, or widen window_days")
         frame = frame[inwin].reset_index(drop=True)
     return frame.drop(columns="_visit_date")
+
+
+def _rows_text(frame, idx) -> str:
+    rows = [int(frame["_row"].iat[i]) for i in idx]
+    return (f"row{'s' if len(rows) != 1 else ''} " + ", ".join(str(r) for r in rows[:10])
+            + (" ..." if len(rows) > 10 else ""))
+
+
+def _dates_against_labels(frame, out: Assembled, design: Design, vd, days, col) -> None:
+    sched = np.array([vd.schedule.get(x, np.nan) for x in frame[design.time]], dtype=float)
+    off = np.flatnonzero(np.abs(days - sched) > vd.window_days)
+    out.notes.append(f"days_since_baseline computed from {col!r} (each subject's first date)")
+    if len(off):
+        out.warnings.append(
+            f"{len(off)} visit{'s' if len(off) != 1 else ''} dated outside the +/-"
+            f"{vd.window_days:g}-day window of {'their' if len(off) != 1 else 'its'} labelled "
+            f"{design.time} ({_rows_text(frame, off)}); the labels are kept")
 
 
 def _tp_text(tp) -> str:
