@@ -372,3 +372,19 @@ def test_the_data_sheet_is_found_by_a_mapped_subject_column(tmp_path):
                                     ("Sheet2", data, "visible", None)])
     rep = _ok(p, units=N_KG, columns={"Pt": "subject"})
     assert rep.data["subject"].iloc[0] == "A"
+
+
+def test_t_numbers_are_weeks_visit_counts_or_refused_as_ambiguous(tmp_path):
+    weeks = "subject,strength_t0,strength_t2,strength_t4,strength_t6,lefs_t0,lefs_t2,lefs_t4,lefs_t6\n"
+    rep = _ok(_write(tmp_path, weeks + "A,2.0,2.2,2.4,2.6,50,55,60,65\n"), units=N_KG)
+    assert rep.data["strength"].tolist() == [2.0, 2.2, 2.4, 2.6]  # T6 exists: weeks
+    amb = "subject,strength_t0,strength_t2,lefs_t0,lefs_t2\nA,2.0,2.2,50,55\n"
+    probs = hipstats.validate(_write(tmp_path, amb, "a.csv"), "program6wk", units=N_KG).problems
+    assert sorted(p.column for p in probs) == ["lefs_t2", "strength_t2"]
+    assert "may be week 2 or, counting visits from T0, the third visit (4)" in probs[0].message
+    long = "subject,week,strength,lefs\nA,T0,2,50\nA,T2,2.1,52\n"
+    probs = hipstats.validate(_write(tmp_path, long, "l.csv"), "program6wk", units=N_KG).problems
+    assert [(p.row, p.value) for p in probs] == [(2, "'T2'")]
+    pp = "subject,group,time,strength,pain_vas\nA,PFPS,T0,2,5\nA,PFPS,T1,2.5,3\n"
+    assert _ok(_write(tmp_path, pp, "p.csv"), "pfps3wk", units=N_KG).data["time"].tolist() == \
+        ["pre", "post"]

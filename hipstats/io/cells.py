@@ -248,8 +248,8 @@ def _time_cell(p: _Parser, col, raw: RawTable, opts: Options):
     grid = design.timepoints
     labels = _labels_for(col, raw, opts.dict_choices)
     uniq = [labels.get(text_of(u), u) if labels else u for u in p.codes[col][2]]
-    vbase = V.ordinal_base([text_of(u) for u in uniq])
-    seen = {text_of(u): V.read_visit(text_of(u), grid, vbase) for u in uniq if not is_missing(u)}
+    count = V.counting([text_of(u) for u in uniq], grid)
+    seen = {text_of(u): V.read_visit(text_of(u), grid, count) for u in uniq if not is_missing(u)}
     clashes = V.third_visit_clashes(seen, grid)
 
     def _tp(u):
@@ -264,7 +264,9 @@ def _time_cell(p: _Parser, col, raw: RawTable, opts: Options):
                               f"{', '.join(repr(o) for o in direct)}; the design's timepoints "
                               f"are {list(grid)} (drop these rows or use a design with this "
                               "visit)")
-            v, how = V.read_visit(text_of(cand), grid, vbase)
+            v, how = V.read_visit(text_of(cand), grid, count)
+            if how == "ambiguous":
+                return None, V.ambiguous_message(text_of(cand), grid)
             if v is not None:
                 if how is not None:
                     out.notes.append(f"{col}: {show_value(cand)} read as {design.time} "

@@ -224,6 +224,7 @@ class ColumnMap:
     col_scale: dict = field(default_factory=dict)   # file column -> (low, high)
     unit_cols: dict = field(default_factory=dict)   # target -> per-row unit column
     redcap: bool = False
+    unplaced: set = field(default_factory=set)      # targets with a column off the grid
     event_col: object = None
     repeat_col: object = None
     instance_col: object = None
@@ -342,24 +343,33 @@ def _place_wide(pending, cm: ColumnMap, opts: Options, out: Assembled) -> None:
     design, src = opts.design, out.raw.source
     has_time = cm.redcap or any(t in (design.time, "_visit_date") for t, _ in cm.colmap.values())
     wide_notes: dict[tuple, list[str]] = {}
+    count = V.counting([m.group(2) + m.group(3) for _, key, _, _ in pending
+                        for m in _NUMBERED.finditer(key)], design.timepoints)
     for col, key, unit, where in pending:
         scol = str(col)
-        found = None if has_time else _wide_column(key, opts)
+        found = None if has_time else _wide_column(key, opts, count)
         if found is None:
             looks = _looks_like_measure(key, opts)
             if looks is None:
                 out.unknown_columns.append(scol)
                 continue
+            cm.unplaced.add(looks)
             out.problems.append(DataProblem(
                 src, None, scol, None,
                 f"column looks like {looks} at a visit but cannot be placed on the "
                 f"design's grid {list(design.timepoints)}"
                 + (" (the file is long: it has a time column, so each measure is one "
                    "column)" if has_time else "")
-                + f"; rename it (e.g. '{looks}_{tp_token(design.timepoints[-1])}') or map it "
-                "with columns="))
+                + f"; rename it (e.g. '{looks}_{tp_token(design.timepoints[-1])}'), map it "
+                "with columns=, or leave it out of the file if it is not design data"))
             continue
         (target, suffix_unit, by_user), tpv, alias, tok = found
+        if alias == "ambiguous" or tpv is None:
+            cm.unplaced.add(target)
+        if alias == "ambiguous":
+            out.problems.append(DataProblem(src, None, scol, None,
+                                            V.ambiguous_message(tok, design.timepoints)))
+            continue
         if tpv is None:
             out.problems.append(DataProblem(
                 src, None, scol, None,
@@ -387,7 +397,10 @@ def _place_wide(pending, cm: ColumnMap, opts: Options, out: Assembled) -> None:
                          f"({how})")
 
 
-def _wide_column(key: str, opts: Options):
+_NUMBERED = re.compile(r"(?:^|_)(?=((t|time|tp|timepoint|v|visit)_?(\d+))(?:_|$))")
+
+
+def _wide_column(key: str, opts: Options, count=(1, "ordinal")):
     """A wide column ``<measure>_<visit>`` or ``<visit>_<measure>`` -> ((target, unit,
     by_user), timepoint, alias, token) or None."""
     parts = key.split("_")
@@ -396,12 +409,12 @@ def _wide_column(key: str, opts: Options):
             break
         for base, tok in (("_".join(parts[:-n]), "_".join(parts[-n:])),
                           ("_".join(parts[n:]), "_".join(parts[:n]))):
-            tp, how, is_tp = V.wide_token(tok, opts.design.timepoints)
+            tp, how, is_tp = V.wide_token(tok, opts.design.timepoints, count)
             if not is_tp:
                 continue
             hit = resolve(opts, base)
             if hit is not None and hit[0] in opts.design.measure_names:
-                return hit, tp, how is not None, tok
+                return hit, tp, ("ambiguous" if how == "ambiguous" else how is not None), tok
     return None
 
 
@@ -487,7 +500,8 @@ def required_present(cm: ColumnMap, design: Design, out: Assembled) -> bool:
     """Subject, time (or wide columns), group and required measures are all there."""
     src, targets = out.raw.source, cm.targets
     unmapped = [c for c in map(str, out.raw.frame.columns) if c in out.unknown_columns]
-    if out.layout == "wide" and not any(tp is not None for _, tp in cm.colmap.values()):
+    if out.layout == "wide" and not any(tp is not None for _, tp in cm.colmap.values()) \
+            and not cm.unplaced:
         out.problems.append(_missing_column(
             design.time, design, unmapped, src,
             f"no {design.time!r} column and no wide columns such as "
@@ -495,7 +509,7 @@ def required_present(cm: ColumnMap, design: Design, out: Assembled) -> bool:
     needed = ["subject"] + (["group"] if design.has_groups else []) + \
         [m.name for m in design.measures if m.required]
     for t in needed:
-        if t not in targets:
+        if t not in targets and t not in cm.unplaced:
             out.problems.append(_missing_column(t, design, unmapped, src))
     return not (any(p.row is None and "required column" in p.message for p in out.problems)
                 or any(p.column == design.time and p.row is None for p in out.problems))

@@ -9,7 +9,11 @@ Designs counted in weeks (``program6wk``: 0, 2, 4, 6)
     * the first visit by name: ``baseline``, ``base``, ``bl``, ``screening``, ``enrolment``;
     * a visit *number*: ``V1``, ``visit 3`` count scheduled visits from 1 (``V1`` is the first
       visit, week 0; ``V3`` the third, week 4), or from 0 when the same file also has ``V0``;
-      ``T0``, ``time 1``, ``TP2`` count from 0 (``T0`` is baseline), as trials write them.
+      ``T0``, ``time 1``, ``TP2`` count visits from 0 (``T0`` is baseline), as trials write
+      them - unless the file's T-numbers are all weeks of the grid and cannot be visit
+      counts (``T0, T2, T4, T6``: weeks). Where both readings fit and differ (a file with
+      only ``T0`` and ``T2``: week 2 or the third visit?) each such label is an error asking
+      for ``Week 2`` or ``V3``: never a guess.
 Designs with named visits (``pfps3wk``: ``pre``, ``post``)
     * the name itself (case and punctuation ignored: ``Pre``, ``POST``);
     * ``baseline``/``pretest``/``pre-intervention``/``before`` for the first visit,
@@ -39,7 +43,8 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_visit", "wide_token", "ordinal_base", "third_visit_clashes", "redcap_event",
+__all__ = ["read_visit", "wide_token", "counting", "ambiguous_message", "third_visit_clashes",
+           "redcap_event",
            "VisitDates", "visit_dates_option", "parse_date", "assign_visits"]
 
 START = ("baseline", "base", "bl", "screening", "screeningbaseline", "enrolment", "enrollment")
@@ -65,23 +70,43 @@ def _weekly(grid) -> bool:
     return all(isinstance(t, (int, np.integer)) for t in grid)
 
 
-def ordinal_base(labels) -> int:
-    """1, or 0 when any ``V0``/``visit 0`` is among ``labels`` (visits counted from 0)."""
+_T = ("t", "time", "tp", "timepoint")
+
+
+def counting(labels, grid) -> tuple:
+    """How a file counts its visit numbers -> ``(vbase, tmode)``: ``V`` numbers from 1, or
+    from 0 when any ``V0`` is among ``labels``; ``T`` numbers as visit counts
+    (``"ordinal"``), as weeks (``"week"``) or ``"ambiguous"`` (rules in the module doc)."""
+    vs, ts = [], []
     for x in labels:
         m = _ORDINAL.fullmatch(_words(x).replace(" ", "")) if isinstance(x, str) else None
-        if m and m.group(1) in ("v", "visit") and int(m.group(2)) == 0:
-            return 0
-    return 1
+        if m:
+            (ts if m.group(1) in _T else vs).append(int(m.group(2)))
+    vbase = 0 if 0 in vs else 1
+    if not ts or not _weekly(grid):
+        return vbase, "ordinal"
+    as_week = all(n in grid for n in ts)
+    as_count = all(0 <= n < len(grid) for n in ts)
+    if as_week and as_count:
+        return vbase, "ordinal" if all(grid[n] == n for n in ts) else "ambiguous"
+    return vbase, "week" if as_week else "ordinal"
 
 
-def read_visit(label, grid, vbase: int = 1):
+def read_visit(label, grid, count: tuple = (1, "ordinal")):
     """-> ``(timepoint or None, how)``; ``how`` is ``None`` (the grid's own spelling),
-    ``"alias"`` (a named alias) or ``"number"`` (a visit number)."""
+    ``"alias"`` (a named alias), ``"number"`` (a visit number) or ``"ambiguous"`` (a T-number
+    that may be a week or a visit count). ``count`` is :func:`counting`'s answer."""
     w = _words(label)
     k = w.replace(" ", "")
     m = _ORDINAL.fullmatch(k)
     if m:
-        n = int(m.group(2)) - (vbase if m.group(1) in ("v", "visit") else 0)
+        vbase, tmode = count
+        n = int(m.group(2))
+        if m.group(1) in _T and tmode == "week":
+            return (n if n in grid else None), None
+        if m.group(1) in _T and tmode == "ambiguous":
+            return (n, None) if n < len(grid) and grid[n] == n else (None, "ambiguous")
+        n -= vbase if m.group(1) in ("v", "visit") else 0
         return (grid[n] if 0 <= n < len(grid) else None), "number"
     if _weekly(grid):
         if k in START:
@@ -102,13 +127,22 @@ def read_visit(label, grid, vbase: int = 1):
     return None, None
 
 
-def wide_token(tok: str, grid):
+def ambiguous_message(label, grid) -> str:
+    n = int(re.sub(r"\D", "", str(label)) or 0)
+    nth = {1: "second", 2: "third", 3: "fourth", 4: "fifth"}.get(n, f"visit no. {n + 1}")
+    other = f"the {nth} visit ({grid[n]!r})" if n < len(grid) else f"the {nth} visit"
+    return (f"{str(label)!r} may be week {n} or, counting visits from T0, {other}; the "
+            f"file's T-numbers fit both readings: write weeks ('Week {n}') or visit numbers "
+            f"('V{n + 1}')")
+
+
+def wide_token(tok: str, grid, count: tuple = (1, "ordinal")):
     """The visit a wide column's suffix or prefix names: ``(timepoint or None, how,
     is_visit)``; ``is_visit`` says the token looks like a visit even when off the grid."""
     w = _words(tok)
     k = w.replace(" ", "")
     if _ORDINAL.fullmatch(k) or k in START or k in NAMED_ALIASES:
-        tp, how = read_visit(tok, grid)
+        tp, how = read_visit(tok, grid, count)
         return tp, how, True
     if _weekly(grid):
         m = re.fullmatch(r"(?:weeks?|wks?|w)(\d+)|(\d+)(?:weeks?|wks?|w)?", k)
