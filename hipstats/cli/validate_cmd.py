@@ -51,7 +51,8 @@ def register(sub) -> None:
     p.add_argument("--analysis-units", nargs="+", action="extend", metavar="COLUMN=UNIT",
                    help="units of the results, e.g. strength=N*m/kg (repeatable)")
     p.add_argument("--dictionary", help="REDCap data dictionary (CSV)")
-    p.add_argument("--sheet", help="Excel sheet name (default: first sheet)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first visible sheet with a "
+                   "subject column; hidden sheets only when named)")
     p.add_argument("--lever-arm", metavar="M_OR_COLUMN",
                    help="lever arm for force<->torque: metres, or the name of a column")
     p.add_argument("--missing", action="append", default=None, metavar="CODE",
