@@ -388,3 +388,16 @@ def test_t_numbers_are_weeks_visit_counts_or_refused_as_ambiguous(tmp_path):
     pp = "subject,group,time,strength,pain_vas\nA,PFPS,T0,2,5\nA,PFPS,T1,2.5,3\n"
     assert _ok(_write(tmp_path, pp, "p.csv"), "pfps3wk", units=N_KG).data["time"].tolist() == \
         ["pre", "post"]
+
+
+def test_utf16_without_bom_and_titles_with_two_cells(tmp_path):
+    text = "subject\tweek\tstrength\tlefs\r\nA\t0\t2.5\t50\r\n"
+    p = _write(tmp_path, text.encode("utf-16-le"), "n.txt")
+    assert _ok(p, units=N_KG).data["strength"].iloc[0] == 2.5
+    csv = "Site:,Oslo,,\nExported:,2024-03-01,,\nsubject,week,strength,lefs\nA,0,2.5,50\n"
+    rep = _ok(_write(tmp_path, csv, "t.csv"), units=N_KG)
+    assert rep.data["strength"].iloc[0] == 2.5
+    assert any("header read from line 3" in n for n in rep.notes)
+    rows = [["Site:", "Oslo"], ["subject", "week", "strength", "lefs"], ["A", 0, 2.5, 50]]
+    rep = _ok(_xlsx(tmp_path / "t.xlsx", [("Data", rows, "visible", None)]), units=N_KG)
+    assert rep.data["strength"].iloc[0] == 2.5

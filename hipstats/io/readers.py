@@ -314,10 +314,25 @@ def _fast_rows(data: bytes, delimiter: str):
     return header, body, keep
 
 
-def _utf16(data: bytes, src: str) -> bytes:
-    """UTF-16 text with a byte-order mark (Excel's "Unicode text") as UTF-8 bytes."""
+def _bomless_utf16(data: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when every other byte of the start is NUL and the rest is ASCII
+    text (no other binary file looks like that), else None."""
+    head = data[:400]
+    if len(head) < 8 or len(head) % 2:
+        head = head[: len(head) // 2 * 2]
+    if len(head) < 8:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for zeros, text, enc in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if not zeros.strip(b"\x00") and all(9 <= b < 127 or b >= 160 for b in text):
+            return enc
+    return None
+
+
+def _utf16(data: bytes, src: str, encoding: str = "utf-16") -> bytes:
+    """UTF-16 text (Excel's "Unicode text", with a byte-order mark) as UTF-8 bytes."""
     try:
-        return data.decode("utf-16").encode("utf-8")
+        return data.decode(encoding).encode("utf-8")
     except UnicodeDecodeError as exc:
         raise HipstatsDataError([DataProblem(
             src, None, None, None,
@@ -326,13 +341,12 @@ def _utf16(data: bytes, src: str) -> bytes:
 
 
 def _skip_title_lines(text: str, delimiter: str | None) -> int:
-    """Lines above the header holding at most one field (a title) or nothing."""
+    """Lines above the header: the header is the first of the top 20 lines naming a subject
+    column, else the first with two fields or more (title lines hold one, or nothing)."""
     lines = text.split("\n", 21)[:20]
-    for i, line in enumerate(lines):
-        d = delimiter or _sniff(line)
-        if sum(1 for f in line.split(d) if f.strip().strip('"').strip()) >= 2:
-            return i
-    return 0
+    cells = [[f.strip().strip('"').strip() for f in line.split(delimiter or _sniff(line))]
+             for line in lines]
+    return _header_index(cells)
 
 
 _COMMA_DEC = re.compile(r"[+-]?[0-9]*,[0-9]+")
@@ -384,6 +398,9 @@ def _text_and_bytes(p: Path, src: str, delimiter, notes: list):
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         data = _utf16(data, src)
         notes.append("UTF-16 text (Excel 'Unicode text') read")
+    elif _bomless_utf16(data):
+        data = _utf16(data, src, _bomless_utf16(data))
+        notes.append("UTF-16 text without a byte-order mark read")
     text = _decode(data, src, delimiter)
     if not text.strip():
         raise HipstatsDataError([DataProblem(src, None, None, None, "file has no content")])
@@ -527,9 +544,20 @@ def _nonempty(row) -> int:
     return sum(1 for v in row if v is not None and str(v).strip() != "")
 
 
-def _header_index(rows) -> int:
-    """Index of the header row: rows above it that hold at most one cell (a title such as
-    ``"Hip strength trial - export 2024-03-01"``) or nothing are skipped."""
+def _header_index(rows, subject_names=()) -> int:
+    """Index of the header row: the first of the top 20 rows naming a subject column, else
+    the first holding two cells or more; rows above it (a title such as ``"Hip strength
+    trial - export 2024-03-01"``, ``Site: | Oslo``) are skipped."""
+    from hipstats.io.names import is_subject_name, norm_name
+
+    extra = {norm_name(n) for n in subject_names}
+    for i, r in enumerate(rows[:20]):
+        width = _nonempty(r)
+        if width >= 2 and any(
+                v is not None and (is_subject_name(v) or norm_name(v) in extra) for v in r):
+            if all(_nonempty(above) <= min(2, width - 1) for above in rows[:i]):
+                return i  # the rows above are titles ("Site:", "Oslo"), not a header
+            break
     for i, r in enumerate(rows[:20]):
         if _nonempty(r) >= 2:
             return i
@@ -564,7 +592,7 @@ def _choose_sheet(wb, sheet, src, subject_names=()):
     for ws in visible:
         rows, percent = _sheet_rows(ws)
         if rows and any(is_subject_name(v) or (v is not None and norm_name(v) in extra)
-                        for v in rows[_header_index(rows)]):
+                        for v in rows[_header_index(rows, subject_names)]):
             data.append((ws, (rows, percent)))
     if hidden:
         notes.append(f"hidden sheet{'s' if len(hidden) > 1 else ''} "
@@ -602,7 +630,7 @@ def _read_excel(p: Path, src: str, sheet, subject_names=()) -> RawTable:
         wb.close()
     if not rows:
         raise HipstatsDataError([DataProblem(src, None, None, None, "sheet is empty")])
-    h = _header_index(rows)
+    h = _header_index(rows, subject_names)
     if h:
         titles = [str(v).strip() for r in rows[:h] for v in r if v is not None and str(v).strip()]
         notes.append(f"header read from spreadsheet row {h + 1}"
