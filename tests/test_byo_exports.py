@@ -401,3 +401,15 @@ def test_utf16_without_bom_and_titles_with_two_cells(tmp_path):
     rows = [["Site:", "Oslo"], ["subject", "week", "strength", "lefs"], ["A", 0, 2.5, 50]]
     rep = _ok(_xlsx(tmp_path / "t.xlsx", [("Data", rows, "visible", None)]), units=N_KG)
     assert rep.data["strength"].iloc[0] == 2.5
+
+
+def test_cli_visit_dates(tmp_path, capsys):
+    from hipstats.cli import main
+
+    p = _write(tmp_path, "subject,visit_date,strength,lefs\nA,2024-03-01,2,50\nA,2024-03-15,2.1,52\n"
+                         "A,2024-04-30,2.2,54\n")
+    assert main(["validate", str(p), "--design", "program6wk", "--units", "strength=N/kg",
+                 "--visit-dates", "visit_date:2"]) == 0
+    out = capsys.readouterr().out
+    assert "week 2 = day 14" in out and "excluded row 3" in out
+    assert main(["validate", str(p), "--design", "program6wk", "--visit-dates", "d:x"]) == 2

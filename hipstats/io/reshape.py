@@ -78,7 +78,7 @@ def visits_from_dates(frame: pd.DataFrame, out: Assembled, design: Design, vd) -
         return frame.drop(columns="_visit_date")
     frame[t] = tp
     out.sources[(t, None)] = col
-    sched = ", ".join(f"{_tp_text(k)} day {v:g}" for k, v in vd.schedule.items())
+    sched = ", ".join(f"{t} {_tp_text(k)} = day {v:g}" for k, v in vd.schedule.items())
     out.notes.append(f"{t} read from the dates in {col!r}: the visit within "
                      f"{vd.window_days:g} days of the schedule ({sched}) counted from "
                      "each subject's first date; days_since_baseline kept")
