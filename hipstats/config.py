@@ -12,6 +12,7 @@ A study keeps its loading options beside its data instead of in every script::
     lever_arm = "lever_arm"                              # a column name, or metres: 0.35
     missing = [-99, 999]                                 # codes read as missing cells
     sheet = "Data"                                       # Excel only
+    visit_dates = { column = "visit_date", window_days = 3 }   # visits recorded as dates
 
     [data.pfps3wk]
     path = "pfps.sav"
@@ -44,7 +45,7 @@ __all__ = ["ConfigError", "read_config", "designs_in", "load_options", "KEYS"]
 
 #: Keys allowed in a ``[data.<design>]`` table.
 KEYS = ("path", "columns", "units", "analysis_units", "dictionary", "sheet", "lever_arm",
-        "missing")
+        "missing", "visit_dates")
 
 
 class ConfigError(HipstatsError, ValueError):
@@ -96,7 +97,7 @@ def load_options(config_path, design: str) -> dict:
     dict
         ``source`` (the data file, resolved against the config's folder) plus whichever of
         ``columns``, ``units``, ``analysis_units``, ``dictionary`` (resolved like ``source``),
-        ``sheet``, ``lever_arm`` and ``missing`` the table sets. Load with
+        ``sheet``, ``lever_arm``, ``missing`` and ``visit_dates`` the table sets. Load with
         ``hipstats.load(design=design, **load_options(path, design))``, or pop ``source``
         and pass the rest after your own path. The report command reuses this function.
 
@@ -154,4 +155,10 @@ def load_options(config_path, design: str) -> dict:
                 isinstance(c, (str, numbers.Real)) and not isinstance(c, bool) for c in codes):
             raise ConfigError(f"{where}: missing must be a list of codes, e.g. [-99, \"n.d.\"]")
         out["missing"] = list(codes)
+    if "visit_dates" in table:
+        vd = table["visit_dates"]
+        if not isinstance(vd, dict) or not isinstance(vd.get("column"), str):
+            raise ConfigError(f'{where}: visit_dates must be a table such as '
+                              f'{{ column = "visit_date", window_days = 3 }}')
+        out["visit_dates"] = dict(vd)
     return out

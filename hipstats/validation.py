@@ -34,7 +34,9 @@ import pandas as pd
 from hipstats.design import Design, get_design
 from hipstats.errors import DataProblem, HipstatsDataError
 from hipstats.io import units as U
-from hipstats.io.assemble import assemble, show_value
+from hipstats.io.assemble import assemble
+from hipstats.io.ledger import row_ledger
+from hipstats.io.values import show_value
 from hipstats.io.readers import RawTable, read_raw
 
 __all__ = ["validate", "load", "ValidationReport", "schema_for"]
@@ -370,8 +372,8 @@ def _finish(frame: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.DataF
     if "strength" in frame and "strength_uninvolved" in frame and "lsi" in design.derived:
         with np.errstate(divide="ignore", invalid="ignore"):
             frame["lsi"] = frame["strength"] / frame["strength_uninvolved"] * 100.0
-    cols = [c for c in design.columns() if c in frame] + (["lever_arm"] if "lever_arm" in frame
-                                                          else [])
+    cols = [c for c in design.columns() if c in frame] + [
+        c for c in ("lever_arm", "days_since_baseline") if c in frame]
     frame = frame[cols].iloc[np.lexsort((pos, codes))].reset_index(drop=True)
     frame["subject"] = frame["subject"].astype(str)
     if design.has_groups:
@@ -404,7 +406,7 @@ def _missing_table(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     return tab.astype("int64")
 
 
-def _as_raw(source, sheet) -> RawTable:
+def _as_raw(source, sheet, columns=None) -> RawTable:
     if isinstance(source, pd.DataFrame):
         f = source.copy()
         f.columns = [str(c) for c in f.columns]
@@ -413,7 +415,8 @@ def _as_raw(source, sheet) -> RawTable:
         units = source.attrs.get("units") if isinstance(source.attrs.get("units"), dict) else {}
         return RawTable(f, "<DataFrame>", "frame",
                         units={str(k): v for k, v in units.items() if isinstance(v, str)})
-    return read_raw(source, sheet=sheet)
+    ids = [k for k, v in (columns or {}).items() if v == "subject"]
+    return read_raw(source, sheet=sheet, subject_names=ids)
 
 
 def _read_dictionary(dictionary) -> pd.DataFrame | None:
@@ -424,7 +427,7 @@ def _read_dictionary(dictionary) -> pd.DataFrame | None:
 
 
 _OPTION_NAMES = ("columns", "units", "analysis_units", "sheet", "dictionary", "lever_arm",
-                 "missing")
+                 "missing", "visit_dates")
 
 
 def _resolve_options(source, design, config, given: dict):
@@ -454,14 +457,17 @@ def _resolve_options(source, design, config, given: dict):
 def validate(source=None, design=None, *, columns: dict | None = None,
              units: dict | None = None, analysis_units: dict | None = None,
              sheet: str | int | None = None, dictionary=None, lever_arm=None,
-             missing=None, config=None) -> ValidationReport:
+             missing=None, visit_dates=None, config=None) -> ValidationReport:
     """Check a trial file (or frame) against a design and report every problem.
 
     Parameters
     ----------
     source : str, Path or DataFrame
-        CSV/TSV, Excel (.xlsx), Parquet, SPSS (.sav) or a REDCap export (CSV with
-        ``record_id`` and ``redcap_event_name``), in long or wide layout; or a DataFrame.
+        CSV/TSV (UTF-8, or UTF-16 "Unicode text" from Excel; ``;``-separated with decimal
+        commas when every number uses them), Excel (.xlsx), Parquet, Feather/Arrow, SPSS
+        (.sav), Stata (.dta; extended missing ``.a``-``.z`` read as missing, each code named
+        in a note), SAS (.xpt, .sas7bdat) or a REDCap export (CSV with ``record_id`` and
+        ``redcap_event_name``), in long or wide layout; or a DataFrame.
         May be left out when ``config=`` gives the path.
     design : str or Design
         ``"program6wk"`` (the default), ``"pfps3wk"`` or your own
@@ -482,7 +488,11 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         (default), ``"N*m/kg"``, ``"%BW"``, ``"N"``, ``"N*m"`` or ``"kgf"``
         (``strength_uninvolved`` follows ``strength``). Ranges are checked in this unit.
     sheet : str or int, optional
-        Excel sheet (default: the first).
+        Excel sheet (default: the first *visible* sheet whose header names the subject
+        column; hidden sheets are read only when named, and a workbook with no such sheet
+        is refused listing its visible sheets). A title row above the header and a units
+        row under it (``N``, ``kg``, ``(0-80)``) are recognised; cells formatted as percent
+        are read as displayed (``35%`` is 35, and strength so formatted is %BW).
     dictionary : str, Path or DataFrame, optional
         REDCap data dictionary (units in field notes/labels, codes in choices).
     lever_arm : float or str, optional
@@ -490,6 +500,12 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         file column holding each subject's lever arm (kept in the frame as ``lever_arm``).
     missing : list, optional
         Codes read as missing cells, e.g. ``[-99, 999]``.
+    visit_dates : dict, optional
+        Visits recorded as dates: ``{"column": "visit_date", "window_days": 3}`` (named
+        designs add ``"schedule": {"pre": 0, "post": 21}``, days from baseline). Each row is
+        placed on the visit whose scheduled day, counted from the subject's first date, lies
+        within the window; rows in no window are excluded (ledger, warning); the frame keeps
+        ``days_since_baseline``. Rules in :mod:`hipstats.io.visits`.
     config : str or Path, optional
         A ``hipstats.toml`` study config (see :mod:`hipstats.config`); its ``[data.<design>]``
         table gives the path and any of the options above. Explicit arguments win.
@@ -509,13 +525,14 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     True
     """
     given = dict(columns=columns, units=units, analysis_units=analysis_units, sheet=sheet,
-                 dictionary=dictionary, lever_arm=lever_arm, missing=missing)
+                 dictionary=dictionary, lever_arm=lever_arm, missing=missing,
+                 visit_dates=visit_dates)
     source, design, opts = _resolve_options(source, design, config, given)
     src = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
     report = ValidationReport(source=src, design=design)
     empty_ledger = pd.DataFrame(columns=["source_row", "subject", "status", "reason", "n_visits"])
     try:
-        raw = _as_raw(source, opts["sheet"])
+        raw = _as_raw(source, opts["sheet"], opts["columns"])
         dic = _read_dictionary(opts["dictionary"])
     except HipstatsDataError as err:
         report.problems = list(err.problems)
@@ -523,7 +540,8 @@ def validate(source=None, design=None, *, columns: dict | None = None,
         return report
     asm = assemble(raw, design, units=opts["units"], dictionary=dic,
                    lever_arm=opts["lever_arm"], columns=opts["columns"],
-                   analysis_units=opts["analysis_units"], missing=opts["missing"])
+                   analysis_units=opts["analysis_units"], missing=opts["missing"],
+                   visit_dates=opts.get("visit_dates"))
     report.layout = asm.layout
     report.notes = sorted(set(asm.notes))
     report.warnings = list(asm.warnings)
@@ -545,7 +563,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     problems = sorted(set(problems), key=lambda p: (p.row if p.row is not None else -1,
                                                     str(p.column), p.message, str(p.value)))
     report.problems = problems
-    report.ledger = _ledger(asm, frame, problems)
+    report.ledger = row_ledger(asm, frame, problems)
     if problems:
         return report
     if frame.empty:
@@ -558,59 +576,10 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     return report
 
 
-def _ledger(asm, frame: pd.DataFrame, problems) -> pd.DataFrame:
-    """One row per input data row: kept, excluded (with the reason) or invalid."""
-    cols = ["source_row", "subject", "status", "reason", "n_visits"]
-    bad_rows: dict[int, str] = {}
-    for p in problems:
-        if p.row is not None:
-            bad_rows.setdefault(p.row, p.message)
-    rows = np.asarray(asm.source_rows, dtype=np.int64)  # ascending
-    subj = np.full(len(rows), None, dtype=object)
-    if len(frame) and "_row" in frame and len(rows):
-        fr = frame["_row"].to_numpy(np.int64)
-        pos = np.searchsorted(rows, fr)
-        n = np.bincount(pos, minlength=len(rows))[: len(rows)]
-        if "subject" in frame:
-            # the first visit of each row names its subject (wide rows: all the same)
-            subj[pos[::-1]] = frame["subject"].to_numpy(object)[::-1]
-    else:
-        n = np.zeros(len(rows), dtype=np.int64)
-    status = np.full(len(rows), "kept", dtype=object)
-    reason = np.full(len(rows), "", dtype=object)
-    pos = {int(r): i for i, r in enumerate(rows)} if (bad_rows or asm.excluded
-                                                      or asm.combined) else {}
-    for r, why in asm.combined:
-        i = pos.get(r)
-        if i is not None:
-            reason[i] = why
-    for r, why in asm.excluded:
-        i = pos.get(r)
-        if i is not None:
-            status[i], reason[i] = "excluded", why
-    for r, msg in bad_rows.items():
-        i = pos.get(r)
-        if i is not None:
-            status[i], reason[i] = "invalid", msg
-    led = pd.DataFrame({"source_row": rows, "subject": subj, "status": status,
-                        "reason": reason, "n_visits": n.astype(np.int64)}, columns=cols)
-    extra = [(r, None, "excluded", "blank row (every cell empty)", 0) for r in asm.blank_rows]
-    source_set = None
-    for p in asm.problems:
-        if p.row is not None and "ragged" in p.message:
-            if source_set is None:
-                source_set = set(np.asarray(asm.source_rows).tolist())
-            if p.row not in source_set:
-                extra.append((p.row, None, "invalid", p.message, 0))
-    if extra:
-        led = pd.concat([led, pd.DataFrame(extra, columns=cols)], ignore_index=True)
-    return led.sort_values("source_row", kind="mergesort").reset_index(drop=True)
-
-
 def load(source=None, design=None, *, columns: dict | None = None,
          units: dict | None = None, analysis_units: dict | None = None,
          sheet: str | int | None = None, dictionary=None, lever_arm=None,
-         missing=None, config=None) -> pd.DataFrame:
+         missing=None, visit_dates=None, config=None) -> pd.DataFrame:
     """Load a trial file into the canonical person-period frame.
 
     Parameters
@@ -621,10 +590,10 @@ def load(source=None, design=None, *, columns: dict | None = None,
     design : str or Design
         ``"program6wk"`` (the default), ``"pfps3wk"`` or a custom
         :class:`~hipstats.design.Design`.
-    columns, units, analysis_units, sheet, dictionary, lever_arm, missing, config
+    columns, units, analysis_units, sheet, dictionary, lever_arm, missing, visit_dates, config
         As in :func:`validate`: column mapping, what the file holds, what results are in,
         Excel sheet, REDCap dictionary, lever arm (number in m or column name), missing
-        codes, and a ``hipstats.toml`` study config holding any of these.
+        codes, visits as dates, and a ``hipstats.toml`` study config holding any of these.
 
     Returns
     -------
@@ -655,7 +624,8 @@ def load(source=None, design=None, *, columns: dict | None = None,
     """
     report = validate(source, design, columns=columns, units=units,
                       analysis_units=analysis_units, sheet=sheet, dictionary=dictionary,
-                      lever_arm=lever_arm, missing=missing, config=config)
+                      lever_arm=lever_arm, missing=missing, visit_dates=visit_dates,
+                      config=config)
     for w in report.warnings:
         warnings.warn(f"{report.source}: {w}", UserWarning, stacklevel=2)
     report.raise_if_invalid()

@@ -8,12 +8,13 @@ from hipstats.io.writers import write
 
 CASES = [("csv", "long"), ("csv", "wide"), ("tsv", "long"), ("xlsx", "long"), ("xlsx", "wide"),
          ("parquet", "long"), ("parquet", "wide"), ("sav", "long"), ("sav", "wide"),
-         ("redcap", "long")]
+         ("redcap", "long"), ("dta", "long"), ("dta", "wide"), ("feather", "long"),
+         ("feather", "wide")]
 # csv/xlsx/parquet carry no unit declaration: the assumed-unit warning is expected there
 pytestmark = pytest.mark.filterwarnings("ignore:.*no unit declared:UserWarning")
 
 EXT = {"csv": ".csv", "tsv": ".tsv", "xlsx": ".xlsx", "parquet": ".parquet", "sav": ".sav",
-       "redcap": ".csv"}
+       "redcap": ".csv", "dta": ".dta", "feather": ".feather"}
 
 
 def _file_rows(frame, design):

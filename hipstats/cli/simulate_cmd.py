@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hipstats.design import DESIGNS
 
-FORMATS = ("csv", "tsv", "xlsx", "parquet", "sav", "redcap")
+FORMATS = ("csv", "tsv", "xlsx", "parquet", "feather", "sav", "dta", "redcap")
 
 
 def register(sub) -> None:
@@ -66,7 +66,7 @@ def run(args) -> int:
         out.to_csv(sys.stdout, index=False, float_format="%.10g", lineterminator="\n")
         return 0
     if args.format is None and Path(args.out).suffix.lower() not in (
-            ".csv", ".tsv", ".xlsx", ".parquet", ".sav"):
+            ".csv", ".tsv", ".xlsx", ".parquet", ".feather", ".sav", ".dta"):
         print("hipstats: error: cannot tell the format from --out; give --format",
               file=sys.stderr)
         return 2

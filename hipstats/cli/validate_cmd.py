@@ -37,8 +37,8 @@ def register(sub) -> None:
     p = sub.add_parser("validate", help="check a trial file against a design",
                        description=__doc__.splitlines()[0])
     p.add_argument("path", nargs="?",
-                   help="CSV/TSV, Excel, Parquet, SPSS or REDCap export (default: the path "
-                        "in --config)")
+                   help="CSV/TSV, Excel, Parquet, Feather, SPSS, Stata, SAS or REDCap export "
+                        "(default: the path in --config)")
     p.add_argument("--design", required=True, choices=sorted(DESIGNS),
                    help="study design the file should follow")
     p.add_argument("--config", metavar="TOML",
@@ -51,11 +51,15 @@ def register(sub) -> None:
     p.add_argument("--analysis-units", nargs="+", action="extend", metavar="COLUMN=UNIT",
                    help="units of the results, e.g. strength=N*m/kg (repeatable)")
     p.add_argument("--dictionary", help="REDCap data dictionary (CSV)")
-    p.add_argument("--sheet", help="Excel sheet name (default: first sheet)")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first visible sheet with a "
+                   "subject column; hidden sheets only when named)")
     p.add_argument("--lever-arm", metavar="M_OR_COLUMN",
                    help="lever arm for force<->torque: metres, or the name of a column")
     p.add_argument("--missing", action="append", default=None, metavar="CODE",
                    help="a code read as a missing cell, e.g. -99 (repeatable)")
+    p.add_argument("--visit-dates", metavar="COLUMN[:DAYS]",
+                   help="visits recorded as dates in COLUMN, placed on the design's schedule "
+                        "within +/-DAYS (default 3) of each subject's first date")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -74,6 +78,18 @@ def _lever(value):
     return x
 
 
+def _visit_dates(value):
+    if value is None:
+        return None
+    col, _, days = value.rpartition(":") if ":" in value else (value, "", "")
+    try:
+        return {"column": col, "window_days": float(days) if days else 3}
+    except ValueError:
+        print(f"hipstats: error: --visit-dates takes COLUMN or COLUMN:DAYS, got {value!r}",
+              file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def run(args) -> int:
     from hipstats.validation import validate
 
@@ -85,11 +101,13 @@ def run(args) -> int:
         units = parse_units(args.units) or None
         analysis = _pairs(args.analysis_units, "--analysis-units", "COLUMN=UNIT") or None
         lever = _lever(args.lever_arm)
+        vdates = _visit_dates(args.visit_dates)
     except SystemExit as exc:  # a usage error, already printed
         return int(exc.code)
     report = validate(args.path, args.design, columns=columns, units=units,
                       analysis_units=analysis, sheet=args.sheet, dictionary=args.dictionary,
-                      lever_arm=lever, missing=args.missing, config=args.config)
+                      lever_arm=lever, missing=args.missing, visit_dates=vdates,
+                      config=args.config)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

@@ -15,7 +15,7 @@ from hipstats.design import Design, get_design
 
 __all__ = ["write", "to_wide", "to_redcap", "redcap_dictionary", "FORMATS_OUT"]
 
-FORMATS_OUT = ("csv", "tsv", "xlsx", "parquet", "sav", "redcap")
+FORMATS_OUT = ("csv", "tsv", "xlsx", "parquet", "feather", "sav", "dta", "redcap")
 
 
 def _tp_token(tp) -> str:
@@ -119,12 +119,13 @@ def write(frame: pd.DataFrame, path: str | Path, design: "Design | str",
     design : str or Design
     layout : {"long", "wide"}
     fmt : str, optional
-        One of ``csv, tsv, xlsx, parquet, sav, redcap``; default from the extension.
+        One of ``csv, tsv, xlsx, parquet, feather, sav, dta, redcap``; default from the
+        extension.
     """
     design = get_design(design)
     path = Path(path)
     fmt = fmt or {".csv": "csv", ".tsv": "tsv", ".xlsx": "xlsx", ".parquet": "parquet",
-                  ".sav": "sav"}.get(path.suffix.lower())
+                  ".feather": "feather", ".sav": "sav", ".dta": "dta"}.get(path.suffix.lower())
     if fmt not in FORMATS_OUT:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {FORMATS_OUT}")
     if layout not in ("long", "wide"):
@@ -145,12 +146,15 @@ def write(frame: pd.DataFrame, path: str | Path, design: "Design | str",
         out.to_excel(path, index=False, engine="openpyxl")
     elif fmt == "parquet":
         out.to_parquet(path, index=False)
-    elif fmt == "sav":
+    elif fmt == "feather":
+        out.reset_index(drop=True).to_feather(path)
+    elif fmt in ("sav", "dta"):
         import pyreadstat
 
         obj = out.copy()
         for c in obj.columns:
             if not pd.api.types.is_numeric_dtype(obj[c]):
                 obj[c] = obj[c].astype(object).where(obj[c].notna(), "")
-        pyreadstat.write_sav(obj, str(path), column_labels=_sav_labels(obj.columns, design))
+        writer = pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta
+        writer(obj, str(path), column_labels=_sav_labels(obj.columns, design))
     return written
