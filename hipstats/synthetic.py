@@ -376,7 +376,10 @@ def simulate_cohort(design="program6wk", n: int | None = None, seed: int = 0,
         if n < 1 or n_control < 0:
             raise ValueError("n must be >= 1 and n_control >= 0")
         frame = _pfps3wk(rng, n, n_control)
-    return _canonical(frame, d)
+    frame = _canonical(frame, d)
+    frame.attrs["design"] = d.name
+    frame.attrs["measures"] = d.measure_info()
+    return frame
 
 
 def example_file_rows(frame: pd.DataFrame, design) -> pd.DataFrame:

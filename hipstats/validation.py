@@ -708,4 +708,6 @@ def load(source=None, design=None, *, columns: dict | None = None,
     data.attrs["notes"] = list(report.notes)
     data.attrs["warnings"] = list(report.warnings)
     data.attrs["hipstats_report"] = report.to_dict()
+    data.attrs["design"] = report.design.name
+    data.attrs["measures"] = report.design.measure_info()
     return data

@@ -215,6 +215,19 @@ class Design:
         cols += list(self.measure_names) + list(self.derived) + list(self.covariate_names)
         return cols
 
+    def measure_info(self) -> dict:
+        """JSON-ready presentation and interpretation facts per measure and covariate
+        (label, display, unit, instrument, direction, mcid, mcid_source, visits), as the
+        loader stores them in ``frame.attrs["measures"]`` so that analyses and figures of
+        the frame can read direction, MCID and labels."""
+        out = {}
+        for m in self.measures + self.covariates:
+            out[m.name] = {"label": m.label or m.name, "display": m.display, "unit": m.unit,
+                           "instrument": m.instrument, "direction": m.direction,
+                           "mcid": m.mcid, "mcid_source": m.mcid_source,
+                           "visits": None if m.visits is None else list(m.visits)}
+        return out
+
     def time_order(self) -> dict:
         """Mapping timepoint -> position, for sorting."""
         return {t: i for i, t in enumerate(self.timepoints)}

@@ -43,7 +43,7 @@ PRESETS: dict[str, dict] = {
             "like Beers et al. 2008, Physiother Can 60(2):180-188 (16 patients with iliotibial "
             "band syndrome)."),
         "measures": {
-            "strength": dict(_STRENGTH, description=(
+            "strength": dict(_STRENGTH, label="Hip-abductor strength, involved", description=(
                 "Isometric hip-abductor strength of the involved (or only) limb, hand-held "
                 "dynamometer, normalised to body mass")),
             "strength_uninvolved": dict(_STRENGTH, required=False,
@@ -100,7 +100,9 @@ PRESETS: dict[str, dict] = {
             "akps": {"instrument": "akps"},
             "strength": {"unit": "N/kg", "visits": [0, 6], "required": False,
                          "label": "Hip-abductor strength", "range": [0.0, 10.0],
-                         "direction": "higher_better"},
+                         "direction": "higher_better",
+                         "description": "Isometric hip-abductor strength, hand-held "
+                                        "dynamometer, normalised to body mass"},
         },
         "covariates": {k: _COVARIATES[k] for k in ("age", "sex", "body_mass", "height")},
     },
