@@ -84,7 +84,7 @@ def measure_label(col: str, data=None, design=None, unit: bool = True) -> str:
     for suffix, text in _SUFFIX.items():
         if col.endswith(suffix) and len(col) > len(suffix):
             base = col[: -len(suffix)]
-            if base in NAMES and col in NAMES:
+            if col in NAMES and not measure_facts(base, data, design):
                 break
             inner = measure_label(base, data, design, unit)
             if text is None:

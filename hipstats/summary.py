@@ -30,7 +30,10 @@ def _label(v) -> str:
 
 
 def _name(col: str, data=None) -> str:
-    """A measure as prose names it: ``"pain (VAS)"``, ``"hip-abductor strength"``."""
+    """A measure as prose names it: ``"pain (VAS)"``, ``"hip-abductor strength"``; a plain
+    word without a frame to label it (``"function"``) is kept as written."""
+    if data is None and "_" not in str(col):
+        return str(col)
     text = measure_label(str(col), data, unit=False)
     if len(text) > 1 and not text[1].isupper():
         text = text[0].lower() + text[1:]

@@ -23,8 +23,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
     p.add_argument("--notebooks-dir", default="notebooks", help="folder of numbered notebooks")
     p.add_argument("--data", action="append", default=[], metavar="DESIGN=PATH",
-                   help="data file for a design (repeatable; default data/raw/DESIGN.csv, "
-                        "else the bundled example)")
+                   help="data file for a design, built-in or declared in hipstats.toml "
+                        "(repeatable; default data/raw/DESIGN.csv, else the bundled example)")
     p.add_argument("--notebook", action="append", default=[], metavar="NAME",
                    help="render only this notebook (repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel")
@@ -55,6 +55,20 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _declared(config) -> list[str]:
+    """Designs declared in --config (or ./hipstats.toml); [] when there is none or it is
+    unreadable (the build reports that with the file named)."""
+    from hipstats.config import ConfigError, declared_designs
+
+    path = Path(config) if config else Path("hipstats.toml")
+    if not path.is_file():
+        return []
+    try:
+        return list(declared_designs(path))
+    except ConfigError:
+        return []
+
+
 def run(args) -> int:
     from hipstats.report.build import ReportConfig, build, check
     from hipstats.report.execute import NotebookFailed
@@ -65,9 +79,11 @@ def run(args) -> int:
             print(f"hipstats: error: --data expects DESIGN=PATH, got {item!r}", file=sys.stderr)
             return 2
         design, path = item.split("=", 1)
-        if design not in DESIGNS:
+        declared = _declared(args.config)
+        if design not in DESIGNS and design not in declared:
             print(f"hipstats: error: unknown design {design!r} in --data "
-                  f"(choose from {sorted(DESIGNS)})", file=sys.stderr)
+                  f"(choose from {sorted(DESIGNS) + declared}, or declare it in hipstats.toml "
+                  f"as [design.{design}])", file=sys.stderr)
             return 2
         data[design] = Path(path)
     if args.jobs < 1:
