@@ -1,7 +1,8 @@
 """``hipstats init DIR``: scaffold an analysis project for someone who installed hipstats.
 
-Writes the three report notebooks (shipped as package data), a ``hipstats.toml`` saying how
-to read the study's files, ``data/raw/`` (raw data is immutable: put exports there),
+Writes the report notebooks (shipped as package data: the three numbered pages and the
+generic ``design-page`` rendered for each design the config declares), a ``hipstats.toml``
+saying how to read the study's files and showing how to declare the study's own design, ``data/raw/`` (raw data is immutable: put exports there),
 ``data/external/`` with the trial summaries notebook 03 pools, a README, a ``.gitignore``
 and a CI workflow that runs ``hipstats report --check``. Never overwrites: an existing
 non-empty DIR is refused (exit 2).
@@ -27,6 +28,34 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 
 # [data.pfps3wk]
 # path = "data/raw/pfps.csv"
+
+# Your own trial's design, when it is not one of the built-ins (program6wk, pfps3wk,
+# hipknee6wk): declare it, and `hipstats validate --config hipstats.toml --design mytrial`
+# checks the file against it and `hipstats report` renders notebooks/design-page.ipynb for
+# it. Instruments: vas, nprs, akps (kujala), lefs, koos_pf, womac, womac_vas (label, range,
+# direction and MCID with its source; any of them can be overridden on the measure).
+#
+# [design.mytrial]
+# time = "week"
+# timepoints = [0, 1, 2, 3, 4, 5, 6]      # numbers or labels, e.g. ["pre", "post"]
+# groups = ["HIP", "KNEE"]                # omit for a one-group study
+# reference = "KNEE"                      # comparator arm (default: the last group)
+# baseline = 0                            # default: the first timepoint
+# primary = { outcome = "pain_vas", strength = "strength" }
+#
+# [design.mytrial.measures]
+# pain_vas = { instrument = "vas", unit = "cm" }
+# akps = { instrument = "akps" }
+# strength = { unit = "N/kg", visits = [0, 6], required = false, label = "Hip-abductor strength" }
+#
+# [design.mytrial.covariates]
+# age = { unit = "years" }
+# sex = { levels = ["F", "M"] }
+# body_mass = { unit = "kg" }
+#
+# [data.mytrial]
+# path = "data/raw/trial.csv"
+# columns = { record_id = "subject", arm = "group", vas_usual_cm = "pain_vas" }
 '''
 
 README = '''# {name}: hip-abductor strength, pain and function analysis
