@@ -40,13 +40,14 @@ def _name(col: str, data=None) -> str:
     return text
 
 
-def _verdict(col: str, change: float, data=None) -> str:
-    """``" (improved)"``/``" (worsened)"`` from the instrument's direction, else ``""``."""
+def _verdict(col: str, lo: float, hi: float, data=None) -> str:
+    """``"improved"``/``"worsened"`` from the instrument's direction when the 95% CI of the
+    change excludes zero, else ``""`` (no clear change, or no direction known)."""
     direction = measure_facts(str(col), data).get("direction", "")
-    if not direction or change == 0 or change != change:
+    if not direction or not (lo > 0 or hi < 0):
         return ""
-    better = (change > 0) == (direction == "higher_better")
-    return " (improved)" if better else " (worsened)"
+    better = (lo > 0) == (direction == "higher_better")
+    return "improved" if better else "worsened"
 
 
 def _join(items: list[str]) -> str:
@@ -141,8 +142,9 @@ def describe_paired_change(res: pd.DataFrame, dv: str, data=None) -> str:
     name = _name(dv, data)
     for _, r in res.iterrows():
         who = f"In the {r['group']} group" if "group" in res else "Overall"
-        parts.append(f"{who}, {name} changed by {r['mean_diff']:.2f}"
-                     f"{_verdict(dv, r['mean_diff'], data)} (95% CI {r['ci_low']:.2f} "
+        verdict = _verdict(dv, r["ci_low"], r["ci_high"], data)
+        parts.append(f"{who}, {name} {verdict + ', changing' if verdict else 'changed'} by "
+                     f"{r['mean_diff']:.2f} (95% CI {r['ci_low']:.2f} "
                      f"to {r['ci_high']:.2f}; n = {int(r['n'])}, {p_text(r['pval'])}; "
                      f"Hedges' g_av = {r['hedges_g']:.2f})")
     return ". ".join(parts) + "."

@@ -282,3 +282,14 @@ def test_report_renders_a_declared_design_page(study, monkeypatch):
     fixed = pd.read_csv(study / "reports" / "tables" /
                         "design-hipknee6wk-primary-pain_vas-fixed.csv")
     assert "label" in fixed and fixed["term"].str.contains(r"\[T\.").any()
+
+
+def test_prose_names_measures_by_label_and_says_improved_only_when_clear():
+    from hipstats import summary
+
+    df = hs.example("pfps3wk")
+    res = hs.paired_change(df, "pain_vas", "time", "subject", "pre", "post", group="group")
+    text = summary.describe_paired_change(res, "pain_vas", data=df)
+    assert "In the PFPS group, pain (VAS) improved, changing by" in text
+    assert "In the control group, pain (VAS) changed by" in text  # CI includes 0
+    assert "pain_vas" not in text
