@@ -157,9 +157,10 @@ def term_label(term: str, data=None, design=None, references: dict | None = None
 
     Examples
     --------
+    >>> import hipstats
     >>> term_label("C(limb)[T.uninvolved]:C(week)[T.2]")
     'Limb (uninvolved vs involved) × week 2'
-    >>> term_label("strength[k-1]", design=__import__("hipstats").hipknee6wk)
+    >>> term_label("strength[k-1]", design=hipstats.hipknee6wk)
     'Hip-abductor strength at the previous visit'
     """
     refs = dict(_REFERENCE)

@@ -127,6 +127,9 @@ def _notebooks(cfg: ReportConfig) -> list[Page]:
     all_nbs = sorted(cfg.notebooks_dir.glob("[0-9][0-9]-*.ipynb"))
     pages = [Page(p, p.stem, NOTEBOOK_DESIGNS.get(p.stem)) for p in all_nbs]
     declared = declared_page_designs(cfg)
+    # a built-in design without a numbered page (hipknee6wk) given with --data gets one too
+    declared += sorted(d for d in cfg.data if d not in declared
+                       and d not in NOTEBOOK_DESIGNS.values())
     if declared:
         generic = _design_page_path(cfg)
         pages += [Page(generic, f"design-{d}", d, True) for d in declared]
