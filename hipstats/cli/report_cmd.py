@@ -1,5 +1,10 @@
 """``hipstats report``: execute the notebooks headless and write a reproducible HTML report.
 
+The numbered notebooks (``NN-name.ipynb``) are rendered, and the generic page
+(``notebooks/design-page.ipynb``) once for every design the study config declares
+(``[design.NAME]`` in hipstats.toml) as ``design-NAME.html``; a bad design table stops the
+render before anything runs, naming the file, table and key.
+
 Invalid data stops the render before any notebook runs; a failing notebook exits 1 naming
 the notebook, cell and error; the previous ``--out`` stays untouched on any failure.
 ``--check`` re-renders into a temporary folder and compares with ``--out``: drift of inputs,
