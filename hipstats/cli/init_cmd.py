@@ -1,8 +1,7 @@
 """``hipstats init DIR``: scaffold an analysis project for someone who installed hipstats.
 
-Writes the report notebooks (shipped as package data: the three numbered pages and the
-generic ``design-page`` rendered for each design the config declares), a ``hipstats.toml``
-saying how to read the study's files and showing how to declare the study's own design, ``data/raw/`` (raw data is immutable: put exports there),
+Writes the three report notebooks (shipped as package data), a ``hipstats.toml`` saying how
+to read the study's files, ``data/raw/`` (raw data is immutable: put exports there),
 ``data/external/`` with the trial summaries notebook 03 pools, a README, a ``.gitignore``
 and a CI workflow that runs ``hipstats report --check``. Never overwrites: an existing
 non-empty DIR is refused (exit 2).
@@ -89,6 +88,11 @@ jobs:
 '''
 
 GITIGNORE = ".scratch/\n.ipynb_checkpoints/\n.reports.lock\n.*-render-*/\n"
+
+
+# The package data also holds the generic page (notebooks/design-page.ipynb), rendered by
+# `hipstats report` for each design the config declares; the TOML template shows how to
+# declare one.
 
 
 def register(sub) -> None:
