@@ -24,12 +24,16 @@ _EXPORTS = {
     # designs and errors
     "Design": "hipstats.design", "Measure": "hipstats.design", "program6wk": "hipstats.design",
     "pfps3wk": "hipstats.design", "get_design": "hipstats.design", "DESIGNS": "hipstats.design",
+    "hipknee6wk": "hipstats.design", "Instrument": "hipstats.design",
+    "INSTRUMENTS": "hipstats.design", "get_instrument": "hipstats.design",
+    "design_from_table": "hipstats.design", "DesignError": "hipstats.design",
     "DataProblem": "hipstats.errors", "HipstatsDataError": "hipstats.errors",
     "HipstatsError": "hipstats.errors", "AnalysisError": "hipstats.errors",
     # loading, validation, example data
     "load": "hipstats.validation", "validate": "hipstats.validation",
     "example": "hipstats.synthetic", "simulate_cohort": "hipstats.synthetic",
-    "load_options": "hipstats.config",
+    "load_options": "hipstats.config", "study_design": "hipstats.config",
+    "declared_designs": "hipstats.config",
     # statistics
     "timepoint_corr": "hipstats.stats", "rm_corr": "hipstats.stats",
     "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",

@@ -24,6 +24,25 @@ explicit arguments and command-line flags override the file.
 
 Other code (``hipstats report``) reuses the same reading through :func:`load_options`, which
 returns the keyword arguments for :func:`hipstats.load` / :func:`hipstats.validate`.
+
+The config may also declare the study's own design, beside its data table (the format is in
+:mod:`hipstats.design.declare`)::
+
+    [design.hipknee6wk]
+    time = "week"
+    timepoints = [0, 1, 2, 3, 4, 5, 6]
+    groups = ["HIP", "KNEE"]
+    reference = "KNEE"
+
+    [design.hipknee6wk.measures]
+    pain_vas = { instrument = "vas", unit = "cm" }
+    strength = { unit = "N/kg", visits = [0, 6], required = false }
+
+    [data.hipknee6wk]
+    path = "data/raw/trial.csv"
+
+:func:`study_design` returns the design a name means in a config: the one it declares, else
+the built-in preset of that name.
 """
 
 from __future__ import annotations
@@ -31,6 +50,7 @@ from __future__ import annotations
 import numbers
 from pathlib import Path
 
+from hipstats.design import DESIGNS, Design, DesignError, design_from_table
 from hipstats.errors import HipstatsError
 
 try:  # Python >= 3.11
@@ -41,7 +61,11 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     except ModuleNotFoundError:
         _toml = None
 
-__all__ = ["ConfigError", "read_config", "designs_in", "load_options", "KEYS"]
+__all__ = ["ConfigError", "read_config", "designs_in", "declared_designs", "study_design",
+           "load_options", "KEYS", "TOP_KEYS"]
+
+#: Top-level tables of a ``hipstats.toml``.
+TOP_KEYS = ("data", "design")
 
 #: Keys allowed in a ``[data.<design>]`` table.
 KEYS = ("path", "columns", "units", "analysis_units", "dictionary", "sheet", "lever_arm",
@@ -61,9 +85,65 @@ def read_config(config_path) -> dict:
         raise ConfigError(f"{p}: config file not found")
     try:
         with open(p, "rb") as fh:
-            return _toml.load(fh)
+            parsed = _toml.load(fh)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    unknown = [k for k in parsed if k not in TOP_KEYS]
+    if unknown:
+        raise ConfigError(f"{p}: unknown table [{unknown[0]}]; a hipstats.toml holds "
+                          "[data.NAME] and [design.NAME] tables")
+    return parsed
+
+
+def declared_designs(config_path) -> dict[str, Design]:
+    """The designs a config declares (``[design.NAME]`` tables), built and checked, in file
+    order.
+
+    Raises
+    ------
+    ConfigError
+        A table that is not a valid design: the message names the file, the table and the
+        key (an unknown key, visits not in the grid, a reference that is not a group, an
+        unknown instrument, a range with low > high, ...).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "hipstats.toml")
+    >>> with open(p, "w") as fh:
+    ...     _ = fh.write('[design.mine]\ntime = "visit"\ntimepoints = ["pre", "post"]\n'
+    ...                  '[design.mine.measures]\nkujala = { instrument = "akps" }\n')
+    >>> declared_designs(p)["mine"].measure("kujala").high
+    100.0
+    """
+    p = Path(config_path)
+    tables = read_config(p).get("design", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{p}: 'design' must be a table of [design.<name>] tables")
+    out = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{p}: design.{name} must be a table ([design.{name}])")
+        if not str(name).isidentifier():
+            raise ConfigError(f"{p} [design.{name}]: a design name is letters, digits and _")
+        try:
+            out[name] = design_from_table(name, table, str(p))
+        except DesignError as exc:
+            raise ConfigError(str(exc)) from None
+    return out
+
+
+def study_design(config_path, name: str) -> Design:
+    """The design ``name`` means in this config: the one it declares, else the built-in
+    preset called ``name``; a :class:`ConfigError` naming the file otherwise."""
+    declared = declared_designs(config_path)
+    if name in declared:
+        return declared[name]
+    if name in DESIGNS:
+        return DESIGNS[name]
+    have = sorted(declared) + sorted(DESIGNS)
+    raise ConfigError(f"{config_path}: no design {name!r}: declare it in a [design.{name}] "
+                      f"table (designs available: {', '.join(have)})")
 
 
 def designs_in(config_path) -> list[str]:

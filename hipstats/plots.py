@@ -21,20 +21,8 @@ __all__ = ["PALETTE", "set_style", "trajectories", "scatter_by_time", "rm_corr_p
 PALETTE = sns.color_palette("colorblind")
 COLUMN, PAGE = 3.5, 7.0  # figure widths in inches
 
-#: Names and default units of the canonical measures; a loaded frame's
-#: ``attrs["units"]`` (e.g. strength in N*m/kg) overrides the unit.
-NAMES = {
-    "strength": ("Abductor strength, involved", "N/kg"),
-    "strength_uninvolved": ("Abductor strength, uninvolved", "N/kg"),
-    "strength_within": ("Strength, deviation from own mean", "N/kg"),
-    "strength_between": ("Strength, own mean", "N/kg"),
-    "lsi": ("Limb symmetry index", "%"),
-    "function_score": ("Function, LEFS", "0-80"),
-    "pain_vas": ("Pain, VAS", "cm"),
-    "valgus_peak": ("Peak knee valgum", "deg"),
-    "knee_variability": ("Knee variability", "deg"),
-    "week": ("Week", None), "time": ("Visit", None),
-}
+from hipstats.labels import NAMES, measure_label  # noqa: E402  (labels live in one place)
+
 #: Back-compatible mapping of plain labels (default units).
 LABELS = {k: (f"{n} ({u})" if u else n) for k, (n, u) in NAMES.items()}
 LABELS.update({"strength_change": "Change in abductor strength (N/kg)",
@@ -43,17 +31,10 @@ LABELS.update({"strength_change": "Change in abductor strength (N/kg)",
 
 
 def label(col: str, data: pd.DataFrame | None = None) -> str:
-    """Axis label of a column with its unit, read from ``data.attrs["units"]`` when the
-    loader recorded it (so torque studies say N*m/kg), else the canonical unit."""
-    units = (getattr(data, "attrs", {}) or {}).get("units", {}) if data is not None else {}
-    base, change = (col[:-7], True) if col.endswith("_change") else (col, False)
-    if base in NAMES:
-        name, unit = NAMES[base]
-        unit = units.get(base, unit)
-        unit = str(unit).replace("*", "\u00b7") if unit else unit
-        text = f"Change in {name[0].lower() + name[1:]}" if change else name
-        return f"{text} ({unit})" if unit else text
-    return LABELS.get(col, col.replace("_", " "))
+    """Axis label of a column with its unit (:func:`hipstats.labels.measure_label`): the
+    measure's label from ``data.attrs["measures"]`` (its instrument), the unit from
+    ``data.attrs["units"]`` when the loader recorded it (so torque studies say N*m/kg)."""
+    return measure_label(col, data)
 
 
 def set_style() -> None:

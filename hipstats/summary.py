@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hipstats.labels import measure_facts, measure_label
+
 __all__ = ["describe_timepoint_corr", "describe_rm_corr", "describe_cross_lagged",
            "describe_paired_change", "describe_ancova", "describe_within_between",
            "describe_source", "p_text"]
@@ -27,13 +29,37 @@ def _label(v) -> str:
         return str(v)
 
 
+def _name(col: str, data=None) -> str:
+    """A measure as prose names it: ``"pain (VAS)"``, ``"hip-abductor strength"``; a plain
+    word without a frame to label it (``"function"``) is kept as written."""
+    if data is None and "_" not in str(col):
+        return str(col)
+    text = measure_label(str(col), data, unit=False)
+    if len(text) > 1 and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _verdict(col: str, lo: float, hi: float, data=None) -> str:
+    """``"improved"``/``"worsened"`` from the instrument's direction when the 95% CI of the
+    change excludes zero, else ``""`` (no clear change, or no direction known)."""
+    direction = measure_facts(str(col), data).get("direction", "")
+    if not direction or not (lo > 0 or hi < 0):
+        return ""
+    better = (lo > 0) == (direction == "higher_better")
+    return "improved" if better else "worsened"
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.05) -> str:
+def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.05,
+                            data=None) -> str:
     """Say at which visits y was associated with x, in which direction, with CIs; claim
-    "at each visit" only when every visit's (adjusted) test is below ``alpha``."""
+    "at each visit" only when every visit's (adjusted) test is below ``alpha``. ``x`` and
+    ``y`` are named by their labels (from ``data.attrs["measures"]`` when given)."""
+    x, y = _name(x, data), _name(y, data)
     time = res.columns[0]
     pcol = "pval_adj" if "pval_adj" in res else "pval"
     parts, sig, nonsig = [], [], []
@@ -56,7 +82,8 @@ def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.
     return head + ": " + "; ".join(parts) + ". With small samples these intervals are wide."
 
 
-def describe_rm_corr(res: pd.DataFrame, x: str, y: str) -> str:
+def describe_rm_corr(res: pd.DataFrame, x: str, y: str, data=None) -> str:
+    x, y = _name(x, data), _name(y, data)
     r = res.iloc[0]
     direction = "rose" if r["r"] > 0 else "fell"
     return (f"Within subjects, when a person's {x} was higher than their own average, their "
@@ -65,18 +92,19 @@ def describe_rm_corr(res: pd.DataFrame, x: str, y: str) -> str:
             f"{int(r['n_subjects'])} subjects, {int(r['n_obs'])} visits).")
 
 
-def describe_cross_lagged(res: pd.DataFrame, alpha: float = 0.05) -> str:
+def describe_cross_lagged(res: pd.DataFrame, alpha: float = 0.05, data=None) -> str:
     """Cross-lagged paths with their direction; always "temporal precedence, not cause"."""
     cl = res[res["role"] == "cross-lagged"]
     parts = []
     for _, r in cl.iterrows():
         sign = "higher" if r["estimate"] > 0 else "lower"
+        pred = _name(str(r["predictor"]).removesuffix("[k-1]"), data)
+        outc = _name(r["outcome"], data)
         if r["pval"] < alpha:
-            verdict = (f"a higher {r['predictor']} than usual was followed by {sign} "
-                       f"{r['outcome']} at the next visit")
+            verdict = (f"a higher {pred} than usual was followed by {sign} "
+                       f"{outc} at the next visit")
         else:
-            verdict = (f"{r['predictor']} did not clearly predict {r['outcome']} at the next "
-                       "visit")
+            verdict = f"{pred} did not clearly predict {outc} at the next visit"
         parts.append(f"{verdict} (standardised {r['std_estimate']:.2f}; estimate "
                      f"{r['estimate']:.2f}, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
                      f"{p_text(r['pval'])})")
@@ -84,14 +112,16 @@ def describe_cross_lagged(res: pd.DataFrame, alpha: float = 0.05) -> str:
             "temporal precedence, not cause: unmeasured changes over time can drive both.")
 
 
-def describe_within_between(fit, x: str, y: str, alpha: float = 0.05) -> str:
+def describe_within_between(fit, x: str, y: str, alpha: float = 0.05, data=None) -> str:
     """Plain words for ``y ~ x_within + x_between + ...``: the within-person and the
     between-person effect of x, each with its direction, CI and p."""
     out = []
+    col = x
+    x, y = _name(x, data), _name(y, data)
     for part, who in (("within", f"when a person's {x} was higher than their own average, "
                                  f"their {y} at that visit was"),
                       ("between", f"people whose average {x} was higher had an average {y}")):
-        term = f"{x}_{part}"
+        term = f"{col}_{part}"
         if term not in fit.fixed.index:
             continue
         r = fit.fixed.loc[term]
@@ -106,17 +136,22 @@ def describe_within_between(fit, x: str, y: str, alpha: float = 0.05) -> str:
             "patient's own strength speaks to; the between-person effect compares patients.")
 
 
-def describe_paired_change(res: pd.DataFrame, dv: str) -> str:
+def describe_paired_change(res: pd.DataFrame, dv: str, data=None) -> str:
+    """Change per group in words; "improved"/"worsened" from the instrument's direction."""
     parts = []
+    name = _name(dv, data)
     for _, r in res.iterrows():
         who = f"In the {r['group']} group" if "group" in res else "Overall"
-        parts.append(f"{who}, {dv} changed by {r['mean_diff']:.2f} (95% CI {r['ci_low']:.2f} "
+        verdict = _verdict(dv, r["ci_low"], r["ci_high"], data)
+        parts.append(f"{who}, {name} {verdict + ', changing' if verdict else 'changed'} by "
+                     f"{r['mean_diff']:.2f} (95% CI {r['ci_low']:.2f} "
                      f"to {r['ci_high']:.2f}; n = {int(r['n'])}, {p_text(r['pval'])}; "
                      f"Hedges' g_av = {r['hedges_g']:.2f})")
     return ". ".join(parts) + "."
 
 
-def describe_ancova(res: pd.DataFrame, dv: str) -> str:
+def describe_ancova(res: pd.DataFrame, dv: str, data=None) -> str:
+    dv = _name(dv, data)
     r = res.iloc[0]
     return (f"At follow-up, adjusted for baseline {dv}, the difference {r['contrast']} was "
             f"{r['estimate']:.2f} (95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "

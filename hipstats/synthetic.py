@@ -21,7 +21,7 @@ __all__ = ["simulate_cohort", "example", "CALIBRATION", "EXAMPLE_SEEDS", "datapa
            "example_file_rows"]
 
 #: Seeds of the bundled cohorts (``data/raw/<design>.csv``).
-EXAMPLE_SEEDS = {"program6wk": 2008, "pfps3wk": 2011}
+EXAMPLE_SEEDS = {"program6wk": 2008, "pfps3wk": 2011, "hipknee6wk": 2015}
 
 _G = 9.80665
 _LEVER = 0.42  # m, assumed hand-held dynamometer lever arm (greater trochanter to lateral knee)
@@ -113,6 +113,54 @@ CALIBRATION = {
         {"quantity": "missed post visit", "value": "5%", "status": "assumption",
          "source": "assumed"},
     ],
+    "hipknee6wk": [
+        {"quantity": "n randomised", "value": 199, "status": "published",
+         "source": "Ferber et al. 2015, J Athl Train 50(4):366-377, PMC4560005 (199 of 721 "
+                   "screened)"},
+        {"quantity": "n HIP / KNEE", "value": "100 / 99", "status": "assumption",
+         "source": "assumed 1:1 allocation (arm sizes not taken from the paper)"},
+        {"quantity": "men / women", "value": "66 / 133", "status": "published",
+         "source": "Ferber et al. 2015"},
+        {"quantity": "age mean (SD), years", "value": "29.0 (7.1)", "status": "published",
+         "source": "Ferber et al. 2015"},
+        {"quantity": "height mean (SD), cm", "value": "170.4 (9.4)", "status": "published",
+         "source": "Ferber et al. 2015"},
+        {"quantity": "body mass mean (SD), kg", "value": "67.6 (13.5)", "status": "published",
+         "source": "Ferber et al. 2015"},
+        {"quantity": "VAS and AKPS every week 0-6; strength at weeks 0 and 6", "value": "yes",
+         "status": "published", "source": "Ferber et al. 2015 (Main Outcome Measures)"},
+        {"quantity": "VAS at baseline, mean (SD), cm", "value": "5.0 (1.8)",
+         "status": "assumption", "source": "assumed"},
+        {"quantity": "VAS reduction by week 6, both arms (cm)", "value": "-2.8 (HIP), -2.6 "
+         "(KNEE)", "status": "assumption",
+         "source": "magnitudes assumed; both arms improved (P < .001) and by more than the 2 cm "
+                   "MCID: Ferber et al. 2015"},
+        {"quantity": "HIP arm's pain falls one week earlier", "value": "yes",
+         "status": "published (qualitative)",
+         "source": "Ferber et al. 2015: VAS reduced 1 week earlier in HIP than in KNEE"},
+        {"quantity": "AKPS at baseline, mean (SD), points", "value": "70 (11)",
+         "status": "assumption", "source": "assumed"},
+        {"quantity": "AKPS gain by week 6, both arms (points)", "value": "+11",
+         "status": "assumption",
+         "source": "magnitude assumed; both arms improved (P < .001): Ferber et al. 2015"},
+        {"quantity": "baseline hip-abductor strength (N/kg)", "value": round(_INV0, 2),
+         "status": "derived",
+         "source": "Fredericson et al. 2000 (7.82 %BW x height, injured limb of women), "
+                   "converted as for program6wk"},
+        {"quantity": "strength gain over 6 weeks HIP / KNEE (N/kg)", "value": "+0.35 / +0.15",
+         "status": "assumption",
+         "source": "magnitudes assumed; HIP gained more hip-abductor strength (P = .01): "
+                   "Ferber et al. 2015"},
+        {"quantity": "between-subject SD of strength (N/kg); measurement SD", "value":
+         "0.6; 0.2", "status": "assumption", "source": "assumed, as for program6wk"},
+        {"quantity": "analysed at 6 weeks", "value": "about 185 of 199 (7% dropout)",
+         "status": "derived",
+         "source": "Bolgla et al. 2016, Int J Sports Phys Ther 11(6):926-935, same trial: "
+                   "F(1,181) in the intention-to-treat analysis; dropout week assumed uniform "
+                   "over weeks 1-6"},
+        {"quantity": "missed single weekly visits (not dropout)", "value": "3%",
+         "status": "assumption", "source": "assumed"},
+    ],
 }
 
 
@@ -197,6 +245,49 @@ def _pfps3wk(rng: np.random.Generator, n: int, n_control: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _hipknee6wk(rng: np.random.Generator, n_hip: int, n_knee: int) -> pd.DataFrame:
+    weeks = np.arange(7)
+    n = n_hip + n_knee
+    arm = np.array(["HIP"] * n_hip + ["KNEE"] * n_knee)[rng.permutation(n)]
+    demo = _demographics(rng, n, int(round(n * 66 / 199)), ("normal", 29.0, 7.1))
+    hip = arm == "HIP"
+    # pain: exponential approach to the week-6 level; HIP about one week ahead
+    drop = np.where(hip, 2.8, 2.6)
+    rate = np.where(hip, 0.55, 0.38)
+    curve = (1 - np.exp(-rate[:, None] * weeks)) / (1 - np.exp(-rate[:, None] * 6))
+    p_sub = rng.normal(0, 1.6, n)
+    p_resp = rng.normal(1.0, 0.35, n)  # each patient's share of the mean drop
+    vas = (5.0 + p_sub[:, None] - drop[:, None] * p_resp[:, None] * curve
+           + rng.normal(0, 0.7, (n, 7)))
+    vas = np.round(np.clip(vas, 0, 10), 1)
+    a_sub = rng.normal(0, 10.0, n)
+    akps = (70 + a_sub[:, None] + 11 * p_resp[:, None] * curve - 1.5 * (p_sub[:, None])
+            + rng.normal(0, 3.5, (n, 7)))
+    akps = np.round(np.clip(akps, 0, 100))
+    s_sub = rng.normal(0, 0.6, n)
+    gain = np.where(hip, 0.35, 0.15) + 0.15 * (p_resp - 1) + rng.normal(0, 0.15, n)
+    s0 = _INV0 + s_sub + rng.normal(0, 0.2, n)
+    s6 = _INV0 + s_sub + gain + rng.normal(0, 0.2, n)
+    dropout = np.where(rng.random(n) < 0.07, rng.integers(1, 7, n), 99)  # last week missed
+    missed = rng.random((n, 7)) < 0.03
+    missed[:, 0] = False
+    rows = []
+    ids = [f"K{i + 1:03d}" for i in range(n)]
+    for i in range(n):
+        for w in weeks:
+            gone = w >= dropout[i] or missed[i, w]
+            s = s0[i] if w == 0 else s6[i] if w == 6 else np.nan
+            rows.append({
+                "subject": ids[i], "group": arm[i], "week": int(w),
+                "pain_vas": np.nan if gone else float(vas[i, w]),
+                "akps": np.nan if gone else float(akps[i, w]),
+                "strength": np.nan if gone or np.isnan(s) else round(float(s), 2),
+                "age": demo["age"][i], "sex": demo["sex"][i],
+                "body_mass": demo["body_mass"][i], "height": demo["height"][i],
+            })
+    return pd.DataFrame(rows)
+
+
 def _canonical(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Same columns, order and dtypes as :func:`hipstats.load` returns."""
     if "strength_uninvolved" in frame and "lsi" in design.derived:
@@ -229,14 +320,15 @@ def simulate_cohort(design="program6wk", n: int | None = None, seed: int = 0,
 
     Parameters
     ----------
-    design : {"program6wk", "pfps3wk"} or Design
+    design : {"program6wk", "pfps3wk", "hipknee6wk"} or Design
         Built-in design to simulate.
     n : int, optional
-        Subjects (``program6wk``, default 16) or PFPS runners (``pfps3wk``, default 15).
+        Subjects (``program6wk``, default 16), PFPS runners (``pfps3wk``, default 15) or
+        patients in the HIP arm (``hipknee6wk``, default 100).
     seed : int
         Seed of the :class:`numpy.random.Generator`; same seed, same frame.
     n_control : int, optional
-        Healthy controls for ``pfps3wk`` (default 10).
+        Healthy controls for ``pfps3wk`` (default 10); KNEE arm for ``hipknee6wk`` (99).
 
     Returns
     -------
@@ -272,13 +364,22 @@ def simulate_cohort(design="program6wk", n: int | None = None, seed: int = 0,
         if n < 2:
             raise ValueError("n must be at least 2")
         frame = _program6wk(rng, n)
+    elif d.name == "hipknee6wk":
+        n = 100 if n is None else int(n)
+        n_control = 99 if n_control is None else int(n_control)
+        if n < 1 or n_control < 1:
+            raise ValueError("n (HIP) and n_control (KNEE) must be at least 1")
+        frame = _hipknee6wk(rng, n, n_control)
     else:
         n = 15 if n is None else int(n)
         n_control = 10 if n_control is None else int(n_control)
         if n < 1 or n_control < 0:
             raise ValueError("n must be >= 1 and n_control >= 0")
         frame = _pfps3wk(rng, n, n_control)
-    return _canonical(frame, d)
+    frame = _canonical(frame, d)
+    frame.attrs["design"] = d.name
+    frame.attrs["measures"] = d.measure_info()
+    return frame
 
 
 def example_file_rows(frame: pd.DataFrame, design) -> pd.DataFrame:
@@ -296,13 +397,14 @@ def example(name: str = "program6wk") -> pd.DataFrame:
 
     Parameters
     ----------
-    name : {"program6wk", "pfps3wk"}
+    name : {"program6wk", "pfps3wk", "hipknee6wk"}
 
     Returns
     -------
     DataFrame
-        Canonical person-period frame: 16 subjects x 4 visits (``program6wk``) or 15 PFPS +
-        10 control runners x 2 visits (``pfps3wk``).
+        Canonical person-period frame: 16 subjects x 4 visits (``program6wk``), 15 PFPS +
+        10 control runners x 2 visits (``pfps3wk``) or 100 HIP + 99 KNEE patients x 7 weekly
+        visits with strength at weeks 0 and 6 (``hipknee6wk``).
 
     Examples
     --------
@@ -364,7 +466,7 @@ def datapackage(resources: dict[str, str]) -> dict:
     return {
         "profile": "tabular-data-package", "name": "hipstats-examples",
         "title": "hipstats SYNTHETIC example cohorts",
-        "description": "Synthetic cohorts shaped like two published hip-abductor studies, "
+        "description": "Synthetic cohorts shaped like three published hip-abductor studies, "
                        "calibrated to published summaries where they exist; every generating "
                        "number is listed with its source or marked an assumption.",
         "licenses": [{"name": "CC0-1.0"}],
@@ -377,6 +479,10 @@ def datapackage(resources: dict[str, str]) -> dict:
             {"title": "Fredericson M et al. 2000. Clin J Sport Med 10:169-175"},
             {"title": "Dolak KL et al. 2011. J Orthop Sports Phys Ther 41(8):560-570"},
             {"title": "Binkley JM et al. 1999. Phys Ther 79:371-383 (LEFS)"},
+            {"title": "Bolgla LA et al. 2016. Int J Sports Phys Ther 11(6):926-935. "
+                      "PMC5095944"},
+            {"title": "Crossley KM et al. 2004. Arch Phys Med Rehabil 85(5):815-822 (VAS and "
+                      "AKPS MCIDs)"},
         ],
         "resources": res,
     }

@@ -98,10 +98,41 @@ class PublicationTable:
         return head + self.data.to_string(index=False) + (f"\n{self.note}" if self.note else "")
 
 
+#: Columns whose cells are model terms or measure names, labelled by ``format_table(labels=)``.
+TERM_COLUMNS = ("term", "predictor", "Effect", "effect")
+MEASURE_COLUMNS = ("outcome", "measure", "variable", "x", "y")
+
+
+def _label_cells(d: pd.DataFrame, data, design) -> pd.DataFrame:
+    """Machine names in term/measure columns -> labels (:mod:`hipstats.labels`)."""
+    from hipstats.labels import measure_label, term_label
+
+    d = d.copy()
+    for c in d.columns:
+        if c in TERM_COLUMNS:
+            d[c] = [term_label(str(v), data, design) if isinstance(v, str) else v
+                    for v in d[c]]
+        elif c in MEASURE_COLUMNS:
+            d[c] = [_label_variable(v, data, design, measure_label) if isinstance(v, str)
+                    else v for v in d[c]]
+    return d
+
+
+def _label_variable(v: str, data, design, measure_label) -> str:
+    """``"pain_vas, mean (SD)"`` -> ``"Pain (VAS, cm), mean (SD)"``; ``"sex = F, n (%)"``."""
+    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)((?:,| =| ->).*)?$", v)
+    if not m or (m.group(2) is None and v in ("n",)):
+        return v
+    if " -> " in v:
+        return " → ".join(measure_label(x.strip(), data, design, unit=False)
+                               for x in v.split(" -> "))
+    return measure_label(m.group(1), data, design) + (m.group(2) or "")
+
+
 def format_table(df: pd.DataFrame, caption: str | None = None, note: str | None = None,
                  index: bool | str = "auto", rename: dict | None = None,
                  decimals: dict | None = None, ci: str = "95% CI",
-                 name: str | None = None) -> PublicationTable:
+                 name: str | None = None, labels=None, design=None) -> PublicationTable:
     """Format a result frame for a page: readable headers, no index, APA numbers.
 
     Parameters
@@ -119,6 +150,13 @@ def format_table(df: pd.DataFrame, caption: str | None = None, note: str | None 
         Fixed decimals per column.
     ci : str
         Header of the combined ``[ci_low, ci_high]`` column.
+    labels : DataFrame or bool, optional
+        Show readable labels instead of machine names in term columns (``term``,
+        ``predictor``: ``"Limb (uninvolved vs involved) × week 2"``) and measure columns
+        (``outcome``, ``measure``, ``variable``: ``"Pain (VAS, cm)"``). Pass the analysed
+        frame (its ``attrs["measures"]`` give the instruments' labels) or ``True``.
+    design : Design, optional
+        Labels and reference arm from this design (with ``labels``).
 
     Returns
     -------
@@ -138,6 +176,8 @@ def format_table(df: pd.DataFrame, caption: str | None = None, note: str | None 
                   isinstance(d.index, pd.RangeIndex))))
     if keep_index:
         d = d.reset_index()
+    if labels is not None and labels is not False:
+        d = _label_cells(d, None if labels is True else labels, design)
     decimals = dict(decimals or {})
     names = {**HEADERS, **(rename or {})}
     out = {}

@@ -254,6 +254,35 @@ def _range_problems(frame: pd.DataFrame, design: Design, src: str, asm=None) -> 
     return out
 
 
+def _schedule_problems(frame: pd.DataFrame, design: Design, src: str,
+                       asm=None) -> list[DataProblem]:
+    """Values at visits where the design does not take the measure (``visits = [0, 6]``)."""
+    out = []
+    t = design.time
+    tps = frame[t].to_numpy(object)
+    rows = frame["_row"].to_numpy()
+    for m in design.measures:
+        if m.visits is None or m.name not in frame:
+            continue
+        off = ~frame[t].isin(list(m.visits)).to_numpy() & frame[m.name].notna().to_numpy()
+        when = ", ".join(_tp_text(v) for v in m.visits)
+        for i in np.flatnonzero(off):
+            row = int(rows[i])
+            if asm is not None:
+                cell_row = asm.cell_rows.get((row, m.name), row)
+                col = asm.column_of(m.name, tps[i])
+                shown = asm.file_value(cell_row, m.name, tps[i])
+            else:
+                cell_row, col, shown = row, m.name, None
+            out.append(DataProblem(
+                src, cell_row, col, shown if shown is not None
+                else show_value(frame[m.name].iloc[i]),
+                f"{m.name} is taken only at {t} {when} in design {design.name!r}; this cell is "
+                f"at {t} {_tp_text(tps[i])} and must be empty (or add the visit to the "
+                f"measure's visits)"))
+    return out
+
+
 def _g(x) -> str:
     if x is None:
         return "-"
@@ -396,10 +425,16 @@ def _finish(frame: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.DataF
 
 
 def _missing_table(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Missing cells per measure and visit; a visit where a measure is not scheduled
+    (``Measure.visits``) counts 0: its empty cells are by design, not missing data."""
     t = design.time
     measures = [m for m in design.measure_names if m in frame]
     tab = frame.groupby(t, sort=False)[measures].agg(lambda s: int(s.isna().sum())).T
     tab = tab[[tp for tp in design.timepoints if tp in tab.columns]]
+    for m in measures:
+        visits = design.measure(m).visits
+        if visits is not None:
+            tab.loc[m, [tp for tp in tab.columns if tp not in visits]] = 0
     tab.columns = [str(c) for c in tab.columns]
     tab["total"] = tab.sum(axis=1)
     tab.index.name = "measure"
@@ -436,7 +471,7 @@ def _resolve_options(source, design, config, given: dict):
         if source is None:
             raise TypeError("give the data file (source=) or a study config (config=)")
         return source, get_design(design if design is not None else "program6wk"), given
-    from hipstats.config import designs_in, load_options
+    from hipstats.config import designs_in, load_options, study_design
 
     if design is None:
         names = designs_in(config)
@@ -444,14 +479,18 @@ def _resolve_options(source, design, config, given: dict):
             raise TypeError(f"{config}: holds data for {names}; say which with design=")
         design = names[0]
     name = design if isinstance(design, str) else design.name
-    opts = load_options(config, name)
+    resolved = design if isinstance(design, Design) else study_design(config, name)
+    if source is not None and name not in designs_in(config):
+        opts = {}  # the file is given; the config only declares the design
+    else:
+        opts = load_options(config, name)
     src = source if source is not None else opts.pop("source", None)
     opts.pop("source", None)
     merged = {k: opts.get(k) for k in _OPTION_NAMES}
     merged.update({k: v for k, v in given.items() if v is not None})
     if src is None:
         raise TypeError(f"{config}: [data.{name}] has no path, and no source= was given")
-    return src, get_design(design), merged
+    return src, resolved, merged
 
 
 def validate(source=None, design=None, *, columns: dict | None = None,
@@ -557,6 +596,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
     frame = asm.frame
     if len(frame) and "subject" in frame and design.time in frame:
         problems += _range_problems(frame, design, src, asm)
+        problems += _schedule_problems(frame, design, src, asm)
         flagged = {p.row for p in problems if p.column is not None}
         problems += [p for p in _consistency_problems(frame, design, src, asm)
                      if not (p.message.startswith("group of subject") and p.row in flagged)]
@@ -638,4 +678,6 @@ def load(source=None, design=None, *, columns: dict | None = None,
     data.attrs["notes"] = list(report.notes)
     data.attrs["warnings"] = list(report.warnings)
     data.attrs["hipstats_report"] = report.to_dict()
+    data.attrs["design"] = report.design.name
+    data.attrs["measures"] = report.design.measure_info()
     return data

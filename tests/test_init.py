@@ -9,8 +9,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_packaged_notebooks_are_the_repository_notebooks():
-    """The notebooks shipped as package data (for `hipstats init`) are byte-identical to
-    notebooks/ (edit notebooks/, then copy them to hipstats/templates/notebooks/)."""
+    """One copy: the package data `hipstats init` ships is a symbolic link to notebooks/ and
+    to data/external/published_trials.csv (the build copies their content into the wheel),
+    so the two cannot drift; editing notebooks/ is all there is to do."""
+    tpl = ROOT / "hipstats" / "templates"
+    assert (tpl / "notebooks").is_symlink()
+    assert (tpl / "notebooks").resolve() == (ROOT / "notebooks").resolve()
+    assert (tpl / "published_trials.csv").is_symlink()
+    assert ((tpl / "published_trials.csv").resolve()
+            == (ROOT / "data" / "external" / "published_trials.csv").resolve())
+    import tomllib
+
+    pkg_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["hipstats"]
+    assert {"templates/*", "templates/notebooks/*"} <= set(pkg_data)
     shipped = sorted((ROOT / "hipstats" / "templates" / "notebooks").glob("*.ipynb"))
     assert [p.name for p in shipped] == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     for p in shipped:

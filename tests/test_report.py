@@ -187,5 +187,6 @@ def test_word_file_of_each_page_with_real_tables(rendered):
         assert len(d.tables) == page.count('class="hs-table"') > 0
         assert len(d.inline_shapes) >= 1
         captions = [p.text for p in d.paragraphs if p.style.name == "Caption"]
-        assert captions and all(c.startswith("Table ") for c in captions)
+        assert captions and all(c.startswith(("Table ", "Figure ")) for c in captions)
+        assert sum(c.startswith("Figure ") for c in captions) == len(d.inline_shapes)
         assert d.core_properties.created.year == 2000  # fixed metadata: byte-stable

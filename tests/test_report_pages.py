@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "reports").glob("[0-9][0-9]-*.html"))
+PAGES = sorted([*(ROOT / "reports").glob("[0-9][0-9]-*.html"),
+                *(ROOT / "reports").glob("design-*.html")])
 
 
 class _Cells(HTMLParser):

@@ -36,6 +36,34 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 
 # [data.pfps3wk]
 # path = "data/raw/pfps.csv"
+
+# Your own trial's design, when it is not one of the built-ins (program6wk, pfps3wk,
+# hipknee6wk): declare it, and `hipstats validate --config hipstats.toml --design mytrial`
+# checks the file against it and `hipstats report` renders notebooks/design-page.ipynb for
+# it. Instruments: vas, nprs, akps (kujala), lefs, koos_pf, womac, womac_vas (label, range,
+# direction and MCID with its source; any of them can be overridden on the measure).
+#
+# [design.mytrial]
+# time = "week"
+# timepoints = [0, 1, 2, 3, 4, 5, 6]      # numbers or labels, e.g. ["pre", "post"]
+# groups = ["HIP", "KNEE"]                # omit for a one-group study
+# reference = "KNEE"                      # comparator arm (default: the last group)
+# baseline = 0                            # default: the first timepoint
+# primary = { outcome = "pain_vas", strength = "strength" }
+#
+# [design.mytrial.measures]
+# pain_vas = { instrument = "vas", unit = "cm" }
+# akps = { instrument = "akps" }
+# strength = { unit = "N/kg", visits = [0, 6], required = false, label = "Hip-abductor strength" }
+#
+# [design.mytrial.covariates]
+# age = { unit = "years" }
+# sex = { levels = ["F", "M"] }
+# body_mass = { unit = "kg" }
+#
+# [data.mytrial]
+# path = "data/raw/trial.csv"
+# columns = { record_id = "subject", arm = "group", vas_usual_cm = "pain_vas" }
 '''
 
 README = '''# {name}: hip-abductor strength, pain and function analysis
@@ -120,6 +148,11 @@ def workflow_yaml(python: str) -> str:
 
 
 GITIGNORE = ".scratch/\n.ipynb_checkpoints/\n.reports.lock\n.*-render-*/\n"
+
+
+# The package data also holds the generic page (notebooks/design-page.ipynb), rendered by
+# `hipstats report` for each design the config declares; the TOML template shows how to
+# declare one.
 
 
 def register(sub) -> None:

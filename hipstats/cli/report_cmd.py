@@ -1,5 +1,10 @@
 """``hipstats report``: execute the notebooks headless and write a reproducible HTML report.
 
+The numbered notebooks (``NN-name.ipynb``) are rendered, and the generic page
+(``notebooks/design-page.ipynb``) once for every design the study config declares
+(``[design.NAME]`` in hipstats.toml) as ``design-NAME.html``; a bad design table stops the
+render before anything runs, naming the file, table and key.
+
 Invalid data stops the render before any notebook runs; a failing notebook exits 1 naming
 the notebook, cell and error; the previous ``--out`` stays untouched on any failure.
 ``--check`` re-renders into a temporary folder and compares with ``--out``: drift of inputs,
@@ -23,8 +28,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
     p.add_argument("--notebooks-dir", default="notebooks", help="folder of numbered notebooks")
     p.add_argument("--data", action="append", default=[], metavar="DESIGN=PATH",
-                   help="data file for a design (repeatable; default data/raw/DESIGN.csv, "
-                        "else the bundled example)")
+                   help="data file for a design, built-in or declared in hipstats.toml "
+                        "(repeatable; default data/raw/DESIGN.csv, else the bundled example)")
     p.add_argument("--notebook", action="append", default=[], metavar="NAME",
                    help="render only this notebook (repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel")
@@ -55,6 +60,20 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _declared(config) -> list[str]:
+    """Designs declared in --config (or ./hipstats.toml); [] when there is none or it is
+    unreadable (the build reports that with the file named)."""
+    from hipstats.config import ConfigError, declared_designs
+
+    path = Path(config) if config else Path("hipstats.toml")
+    if not path.is_file():
+        return []
+    try:
+        return list(declared_designs(path))
+    except ConfigError:
+        return []
+
+
 def run(args) -> int:
     from hipstats.report.build import ReportConfig, build, check
     from hipstats.report.execute import NotebookFailed
@@ -65,9 +84,11 @@ def run(args) -> int:
             print(f"hipstats: error: --data expects DESIGN=PATH, got {item!r}", file=sys.stderr)
             return 2
         design, path = item.split("=", 1)
-        if design not in DESIGNS:
+        declared = _declared(args.config)
+        if design not in DESIGNS and design not in declared:
             print(f"hipstats: error: unknown design {design!r} in --data "
-                  f"(choose from {sorted(DESIGNS)})", file=sys.stderr)
+                  f"(choose from {sorted(DESIGNS) + declared}, or declare it in hipstats.toml "
+                  f"as [design.{design}])", file=sys.stderr)
             return 2
         data[design] = Path(path)
     if args.jobs < 1:

@@ -39,8 +39,9 @@ def register(sub) -> None:
     p.add_argument("path", nargs="?",
                    help="CSV/TSV, Excel, Parquet, Feather, SPSS, Stata, SAS or REDCap export "
                         "(default: the path in --config)")
-    p.add_argument("--design", required=True, choices=sorted(DESIGNS),
-                   help="study design the file should follow")
+    p.add_argument("--design", required=True, metavar="NAME",
+                   help=f"study design the file should follow: {', '.join(sorted(DESIGNS))} "
+                        "or one declared in --config ([design.NAME])")
     p.add_argument("--config", metavar="TOML",
                    help="study config (hipstats.toml) with a [data.DESIGN] table")
     p.add_argument("--map", action="append", default=None, metavar="SRC=DST",
@@ -95,6 +96,11 @@ def run(args) -> int:
 
     if args.path is None and args.config is None:
         print("hipstats: error: give PATH or --config TOML", file=sys.stderr)
+        return 2
+    if args.config is None and args.design not in DESIGNS:
+        print(f"hipstats: error: unknown design {args.design!r}: built-in designs are "
+              f"{', '.join(sorted(DESIGNS))}; declare your own in hipstats.toml "
+              f"([design.{args.design}]) and pass --config", file=sys.stderr)
         return 2
     try:
         columns = _pairs(args.map, "--map", "SRC=DST") or None

@@ -30,11 +30,26 @@ from pathlib import Path
 
 from hipstats.errors import HipstatsDataError, HipstatsError
 
-__all__ = ["ReportConfig", "build", "check", "NOTEBOOK_DESIGNS", "ReportFailed"]
+__all__ = ["ReportConfig", "build", "check", "NOTEBOOK_DESIGNS", "ReportFailed", "Page",
+           "DESIGN_PAGE"]
 
 #: Which design's data each numbered notebook reads (parameter ``data_path``).
 NOTEBOOK_DESIGNS = {"01-strength-and-function": "program6wk", "02-pfps-pain": "pfps3wk",
                     "03-evidence": None}
+#: The generic page, rendered once per design the study config declares ([design.NAME]):
+#: ``notebooks/design-page.ipynb`` (the package's copy when the project has none).
+DESIGN_PAGE = "design-page.ipynb"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the report: a notebook, the name of its outputs and the design it reads
+    (``None`` for pages without data; the generic page is one Page per declared design)."""
+
+    path: Path
+    stem: str
+    design: str | None = None
+    generic: bool = False
 KEY_PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "nbclient",
                 "nbconvert", "nbformat", "patsy", "pandera")
 
@@ -91,27 +106,53 @@ def versions() -> dict:
     return out
 
 
-def _notebooks(cfg: ReportConfig) -> list[Path]:
+def _design_page_path(cfg: ReportConfig) -> Path:
+    local = cfg.notebooks_dir / DESIGN_PAGE
+    if local.is_file():
+        return local
+    from importlib import resources
+
+    return Path(str(resources.files("hipstats") / "templates" / "notebooks" / DESIGN_PAGE))
+
+
+def declared_page_designs(cfg: ReportConfig) -> list[str]:
+    """Designs the study config declares ([design.NAME]), in file order: each gets a page."""
+    from hipstats.config import declared_designs
+
+    conf = config_file(cfg)
+    return list(declared_designs(conf)) if conf is not None else []
+
+
+def _notebooks(cfg: ReportConfig) -> list[Page]:
     all_nbs = sorted(cfg.notebooks_dir.glob("[0-9][0-9]-*.ipynb"))
-    if not all_nbs:
+    pages = [Page(p, p.stem, NOTEBOOK_DESIGNS.get(p.stem)) for p in all_nbs]
+    declared = declared_page_designs(cfg)
+    # a built-in design without a numbered page (hipknee6wk) given with --data gets one too
+    declared += sorted(d for d in cfg.data if d not in declared
+                       and d not in NOTEBOOK_DESIGNS.values())
+    if declared:
+        generic = _design_page_path(cfg)
+        pages += [Page(generic, f"design-{d}", d, True) for d in declared]
+    if not pages:
         raise ReportFailed(f"no numbered notebooks (NN-name.ipynb) in {cfg.notebooks_dir}")
     if not cfg.notebooks:
-        return _readable(all_nbs)
+        return _readable(pages)
     chosen = []
     for name in cfg.notebooks:
-        hit = [p for p in all_nbs if p.stem == name or p.stem.startswith(name + "-")
-               or p.name == name]
+        hit = [p for p in pages if p.stem == name or p.stem.startswith(name + "-")
+               or p.path.name == name or p.design == name and p.generic]
         if not hit:
-            raise ReportFailed(f"no notebook {name!r}; available: {[p.stem for p in all_nbs]}")
-        chosen += hit
-    return _readable(sorted(set(chosen)))
+            raise ReportFailed(f"no notebook {name!r}; available: {[p.stem for p in pages]}")
+        chosen += [h for h in hit if h not in chosen]
+    return _readable(sorted(chosen, key=lambda p: p.stem))
 
 
-def _readable(nbs: list[Path]) -> list[Path]:
+def _readable(nbs: list[Page]) -> list[Page]:
     """``nbs`` if each is a notebook file nbformat can read, else ReportFailed naming it."""
     import nbformat
 
-    for nb in nbs:
+    for page in nbs:
+        nb = page.path
         try:
             nbformat.read(nb, as_version=4)
         except Exception as exc:  # NotJSONError, ValidationError, OSError, ...
@@ -150,12 +191,14 @@ def load_kwargs_for(cfg: ReportConfig, design: str) -> dict:
     return out
 
 
-def _validate_inputs(cfg: ReportConfig, nbs: list[Path]) -> dict:
+def _validate_inputs(cfg: ReportConfig, nbs: list[Page]) -> dict:
     """Validate every data file before any notebook runs; return design -> path."""
-    from hipstats.config import load_options
+    from hipstats.config import load_options, study_design
+    from hipstats.design import get_design
+    from hipstats.synthetic import EXAMPLE_SEEDS
     from hipstats.validation import validate
 
-    needed = {NOTEBOOK_DESIGNS.get(p.stem) for p in nbs} - {None}
+    needed = {p.design for p in nbs} - {None}
     paths = {}
     problems = []
     conf = config_file(cfg)
@@ -167,14 +210,19 @@ def _validate_inputs(cfg: ReportConfig, nbs: list[Path]) -> dict:
         if path is None:
             default = Path("data") / "raw" / f"{design}.csv"
             path = default if default.exists() else None
+        resolved = study_design(conf, design) if conf is not None else get_design(design)
         if path is not None:
-            rep = validate(path, design, **load_kwargs_for(cfg, design))
+            rep = validate(path, resolved, **load_kwargs_for(cfg, design))
             if not rep.ok:
                 problems += rep.problems
             paths[design] = str(Path(path).resolve())
+        elif design not in EXAMPLE_SEEDS:
+            raise ReportFailed(f"{conf}: design {design!r} has no data: add a [data.{design}] "
+                               "table with its path (or --data DESIGN=PATH)")
         else:
             paths[design] = None
-    unknown = sorted(set(cfg.data) - set(NOTEBOOK_DESIGNS.values()))
+    known = set(NOTEBOOK_DESIGNS.values()) | {p.design for p in nbs}
+    unknown = sorted(set(cfg.data) - known)
     if unknown:
         raise ReportFailed(f"--data names unknown design(s) {unknown}")
     if problems:
@@ -240,26 +288,30 @@ def _declared_paths(nb: Path) -> dict:
     return out
 
 
-def _params(cfg: ReportConfig, nb: Path, data_paths: dict, tmp: Path) -> dict:
-    design = NOTEBOOK_DESIGNS.get(nb.stem)
+def _params(cfg: ReportConfig, page: Page, data_paths: dict, tmp: Path) -> dict:
+    design = page.design
     p = {"figures_dir": str(tmp / "figures"), "tables_dir": str(tmp / "tables"),
          "seed": cfg.seed, "alpha": cfg.alpha}
+    if page.generic:
+        p["design_name"] = design
+        p["page"] = page.stem
     if design:
         path = data_paths.get(design)
         p["data_path"] = None if path is None or _is_bundled_example(path, design) else path
         conf = config_file(cfg)
-        p["config_path"] = (str(conf.resolve()) if p["data_path"] and conf is not None
-                            and design in _config_designs(cfg) else None)
+        p["config_path"] = (str(conf.resolve()) if conf is not None and (
+            (p["data_path"] and design in _config_designs(cfg)) or page.generic) else None)
         if cfg.load_kwargs.get(design):
             p["load_kwargs"] = dict(cfg.load_kwargs[design])
     return p
 
 
-def _inputs(nb: Path, data_paths: dict) -> dict:
+def _inputs(page: Page, data_paths: dict) -> dict:
     """The files one notebook reads: its data file and every ``*_path`` parameter's file
     (relative path -> sha256, or a note for the bundled example)."""
+    nb = page.path
     out = {rel_path(nb): sha256_file(nb)}
-    design = NOTEBOOK_DESIGNS.get(nb.stem)
+    design = page.design
     if design:
         path = data_paths.get(design)
         if path:
@@ -312,21 +364,23 @@ def _html(nb, show_code: bool) -> str:
     return body
 
 
-def _render_one(nb_path: Path, params: dict, tmp: Path, show_code: bool) -> list[str]:
+def _render_one(pg: Page, params: dict, tmp: Path, show_code: bool) -> list[str]:
     """Execute a notebook and write its page; return the relative paths it produced."""
     import nbformat
 
     from hipstats.report.execute import execute_notebook, inject_parameters
 
+    nb_path = pg.path
     before = {p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()}
     nb = nbformat.read(nb_path, as_version=4)
     nb = inject_parameters(nb, params)
-    nb = execute_notebook(nb, nb_path.stem, workdir=str(nb_path.parent.resolve()))
-    page = tmp / f"{nb_path.stem}.html"
+    nb = execute_notebook(nb, pg.stem, workdir=str(Path.cwd().resolve() if pg.generic
+                                                     else nb_path.parent.resolve()))
+    page = tmp / f"{pg.stem}.html"
     page.write_text(_html(nb, show_code), encoding="utf-8")
     from hipstats.report.docx_export import notebook_to_docx
 
-    notebook_to_docx(nb, tmp / f"{nb_path.stem}.docx", _title(nb_path))
+    notebook_to_docx(nb, tmp / f"{pg.stem}.docx", _title(pg))
     after = {p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()}
     return sorted(after - before)
 
@@ -364,16 +418,17 @@ def _index(entries: list[tuple[str, str]], manifest_versions: dict, inputs: dict
             f"<p><small>{ver}</small></p>\n</body>\n</html>\n")
 
 
-def _title(nb_path: Path) -> str:
+def _title(page: Page) -> str:
     import nbformat
 
-    nb = nbformat.read(nb_path, as_version=4)
+    nb = nbformat.read(page.path, as_version=4)
+    suffix = f": {page.design}" if page.generic else ""
     for c in nb.cells:
         if c.cell_type == "markdown":
             for line in c.source.splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip()
-    return nb_path.stem
+                    return line[2:].strip() + suffix
+    return page.stem
 
 
 def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Path | None):
@@ -394,7 +449,7 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
         params = _params(cfg, nb, data_paths, tmp)
         nb_inputs[nb.stem] = {**_inputs(nb, data_paths), **_injected_inputs(params)}
         nb_params[nb.stem] = _stable_params(params)
-        key = _cache_key(nb, params, nb_inputs[nb.stem], src_hash)
+        key = _cache_key(nb.path, params, nb_inputs[nb.stem], src_hash)
         prev = prev_nbs.get(nb.stem)
         reusable = (cfg.use_cache and prev and prev.get("cache_key") == key and old_out
                     and all((old_out / f).is_file() and sha256_file(old_out / f)

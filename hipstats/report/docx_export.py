@@ -94,6 +94,9 @@ def notebook_to_docx(nb, path: Path, title: str) -> None:
             elif "image/png" in data:
                 png = base64.b64decode(data["image/png"])
                 doc.add_picture(io.BytesIO(png), width=Inches(6.5))
+                caption = str(data.get("text/plain", ""))
+                if caption.startswith("Figure "):  # the numbered, labelled caption of the page
+                    doc.add_paragraph(caption, style="Caption")
             elif "text/markdown" in data:
                 _markdown(doc, data["text/markdown"])
     buf = io.BytesIO()

@@ -419,8 +419,8 @@ def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
 
 
 def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
-               group: str | None = None, mcid: float | None = 2.0, relative: float | None = 0.30,
-               direction: str = "decrease", rule: str = "either",
+               group: str | None = None, mcid: "float | None | str" = "auto",
+               relative: float | None = 0.30, direction: str = "auto", rule: str = "either",
                alpha: float = 0.05) -> pd.DataFrame:
     """Responders against a minimal clinically important difference (MCID).
 
@@ -437,13 +437,17 @@ def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
     group : str, optional
         Group column; with exactly two groups the risk difference and number needed to
         treat are added.
-    mcid : float or None
-        Absolute improvement that counts (default 2 cm on a 10 cm VAS; Khayambashi et al.
-        2014).
+    mcid : float, None or "auto"
+        Absolute improvement that counts. ``"auto"`` (default): the MCID of the measure's
+        instrument, from ``data.attrs["measures"]`` (set by :func:`hipstats.load` from the
+        design; e.g. 2 cm for the VAS, 10 points for the AKPS); a frame without it falls
+        back to 2 (cm on a 10 cm VAS; Khayambashi et al. 2014). The value used and its
+        source are in ``result.attrs["mcid"]`` and ``result.attrs["mcid_source"]``.
     relative : float or None
         Relative improvement that counts (default 0.30, i.e. 30% of baseline).
-    direction : {"decrease", "increase"}
-        Which way is better (pain: decrease; strength or function: increase).
+    direction : {"auto", "decrease", "increase"}
+        Which way is better (pain: decrease; strength or function: increase). ``"auto"``:
+        from the instrument (``lower_better`` -> decrease), else decrease.
     rule : {"either", "both", "absolute", "relative"}
         How the absolute and relative criteria combine.
     alpha : float
@@ -483,8 +487,20 @@ def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
     >>> list(res["kind"])
     ['group', 'group', 'difference']
     """
+    facts = (data.attrs.get("measures") or {}).get(dv, {}) if hasattr(data, "attrs") else {}
+    source = "given"
+    if isinstance(mcid, str):
+        if mcid != "auto":
+            raise AnalysisError("mcid must be a number, None or 'auto'")
+        if facts.get("mcid") is not None:
+            mcid, source = float(facts["mcid"]), facts.get("mcid_source") or "instrument"
+        else:
+            mcid, source = 2.0, ("default: 2 (cm on a 10 cm VAS; Khayambashi et al. 2014); "
+                                 f"{dv} has no instrument MCID")
+    if direction == "auto":
+        direction = {"higher_better": "increase"}.get(facts.get("direction"), "decrease")
     if direction not in ("decrease", "increase"):
-        raise AnalysisError("direction must be 'decrease' or 'increase'")
+        raise AnalysisError("direction must be 'auto', 'decrease' or 'increase'")
     if rule not in ("either", "both", "absolute", "relative"):
         raise AnalysisError("rule must be 'either', 'both', 'absolute' or 'relative'")
     if rule in ("both", "absolute") and mcid is None:
@@ -543,5 +559,6 @@ def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
     res["nnt_note"] = res["nnt_note"].fillna("")
     res.attrs["exclusions"] = excl.to_dict("records")
     res.attrs["criterion"] = {"mcid": mcid, "relative": relative, "direction": direction,
-                              "rule": rule}
+                              "rule": rule, "mcid_source": source}
+    res.attrs["mcid"], res.attrs["mcid_source"] = mcid, source
     return res

@@ -1,54 +1,16 @@
-"""Study designs and the canonical person-period frame.
+"""The :class:`Measure` and :class:`Design` classes (see :mod:`hipstats.design` for the
+person-period frame they describe). Imports nothing from hipstats."""
 
-The person-period frame
------------------------
-Every loader in :mod:`hipstats.io` returns, and every analysis in :mod:`hipstats.stats`
-takes, one in-memory shape: a tidy long :class:`pandas.DataFrame` with **one row per
-subject and timepoint**:
-
-``subject``
-    Subject identifier, ``str`` (never coerced to a number, so ``"007"`` stays ``"007"``).
-``group``
-    Group label, ``str``, present only when the design has groups (``pfps3wk``:
-    ``"PFPS"`` / ``"control"``). A subject's group never changes between visits.
-time column
-    Named by :attr:`Design.time` (``"week"`` for ``program6wk``, integer weeks 0, 2, 4, 6;
-    ``"time"`` for ``pfps3wk``, the strings ``"pre"`` / ``"post"``). Only values listed in
-    :attr:`Design.timepoints` occur.
-one column per repeated measure
-    ``float64`` in the measure's canonical unit (:attr:`Measure.unit`), e.g. ``strength``
-    (N/kg), ``pain_vas`` (cm), ``function_score`` (LEFS points). Missing visits and cells are
-    ``NaN``: they are data, counted by validation, never dropped.
-subject-level covariates
-    ``age``, ``sex``, ``body_mass``, ``height``, ``side`` ... repeated on every row of the
-    subject, where the file had them.
-
-Rows are sorted by ``subject`` then time (in design order); the index is a plain
-``RangeIndex``. Every design lists all its timepoints for every subject: a visit the file
-did not have becomes a row of ``NaN`` measures (a *missing visit*), so that models see the
-full grid and the loader's ledger can account for it.
-
-Designs are declarative: a :class:`Design` lists its time grid, groups, measures (unit,
-valid range, required or optional) and subject-level covariates. Users describe their own
-trials the same way, in Python or from a JSON/dict (:meth:`Design.from_dict`).
-
-This module imports nothing else from hipstats: it sits at the top of the data flow.
-"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-__all__ = [
-    "Measure",
-    "Design",
-    "program6wk",
-    "pfps3wk",
-    "DESIGNS",
-    "get_design",
-    "CANONICAL_COLUMNS",
-]
+__all__ = ["Measure", "Design", "CANONICAL_COLUMNS", "DIRECTIONS"]
+
+#: Allowed values of :attr:`Measure.direction`.
+DIRECTIONS = ("higher_better", "lower_better", "")
 
 #: Columns every person-period frame may carry besides its measures.
 CANONICAL_COLUMNS = ("subject", "group")
@@ -76,6 +38,20 @@ class Measure:
         Allowed values for ``kind="category"``.
     description : str
         Plain-language meaning, shown in reports and the data dictionary.
+    label : str
+        Short name for tables, prose and axes (``"Pain (VAS)"``); default: the name.
+    instrument : str
+        Key of the instrument preset the measure was built from (``"vas"``, ``"akps"``;
+        :mod:`hipstats.design.instruments`), or ``""``.
+    direction : {"higher_better", "lower_better", ""}
+        Which way is improvement (``""``: no direction, e.g. a kinematic angle).
+    mcid : float or None
+        Minimal clinically important difference in ``unit`` (a positive number).
+    mcid_source : str
+        Where the MCID comes from (a citation).
+    visits : tuple or None
+        Timepoints at which the measure is taken; ``None`` means every timepoint. A value at
+        any other visit is a data problem; cells there are not counted as missing.
     """
 
     name: str
@@ -86,6 +62,12 @@ class Measure:
     kind: str = "float"
     levels: tuple[str, ...] = ()
     description: str = ""
+    label: str = ""
+    instrument: str = ""
+    direction: str = ""
+    mcid: float | None = None
+    mcid_source: str = ""
+    visits: tuple | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -94,7 +76,28 @@ class Measure:
             raise ValueError(f"measure {self.name!r}: kind must be 'float' or 'category'")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"measure {self.name!r}: low {self.low} > high {self.high}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"measure {self.name!r}: direction must be one of "
+                             f"{', '.join(repr(d) for d in DIRECTIONS)}")
+        if self.mcid is not None and not self.mcid > 0:
+            raise ValueError(f"measure {self.name!r}: mcid must be a positive number")
         object.__setattr__(self, "levels", tuple(self.levels))
+        if self.visits is not None:
+            object.__setattr__(self, "visits", tuple(self.visits))
+
+    @property
+    def display(self) -> str:
+        """Label with unit for axes and table headers: ``"Pain (VAS, cm)"``."""
+        label = self.label or self.name
+        if not self.unit or self.unit == "points":
+            return label
+        if label.endswith(")"):
+            return f"{label[:-1]}, {self.unit})"
+        return f"{label} ({self.unit})"
+
+    def taken_at(self, timepoint) -> bool:
+        """True when the measure is scheduled at ``timepoint``."""
+        return self.visits is None or timepoint in self.visits
 
     def in_range(self, value: float) -> bool:
         """True when ``value`` lies inside ``[low, high]`` (NaN counts as in range)."""
@@ -131,6 +134,10 @@ class Design:
         Plain-language summary, with the study it is shaped like.
     derived : tuple of str
         Columns the loader computes (e.g. ``lsi``, the limb symmetry index).
+    reference : str
+        The comparator arm (default: the last group; ``""`` for one group).
+    baseline : int or str or None
+        The baseline visit (default: the first timepoint).
     """
 
     name: str
@@ -142,6 +149,8 @@ class Design:
     primary: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     derived: tuple[str, ...] = ()
+    reference: str = ""
+    baseline: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timepoints", tuple(self.timepoints))
@@ -157,6 +166,21 @@ class Design:
             raise ValueError(f"design {self.name!r}: needs at least one timepoint")
         if len(set(self.timepoints)) != len(self.timepoints):
             raise ValueError(f"design {self.name!r}: timepoints must be unique")
+        if self.groups and not self.reference:
+            object.__setattr__(self, "reference", self.groups[-1])
+        if self.reference and self.reference not in self.groups:
+            raise ValueError(f"design {self.name!r}: reference {self.reference!r} is not one "
+                             f"of the groups {list(self.groups)}")
+        if self.baseline is None:
+            object.__setattr__(self, "baseline", self.timepoints[0])
+        if self.baseline not in self.timepoints:
+            raise ValueError(f"design {self.name!r}: baseline {self.baseline!r} is not a "
+                             f"timepoint {list(self.timepoints)}")
+        for m in self.measures:
+            bad = [v for v in (m.visits or ()) if v not in self.timepoints]
+            if bad:
+                raise ValueError(f"design {self.name!r}: measure {m.name!r} visits {bad} are "
+                                 f"not timepoints {list(self.timepoints)}")
 
     # -- lookups ---------------------------------------------------------------
     @property
@@ -179,11 +203,30 @@ class Design:
                 return m
         raise KeyError(f"design {self.name!r} has no measure {name!r}")
 
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Groups with the reference arm last (``()`` for one group)."""
+        return tuple(g for g in self.groups if g != self.reference) + (
+            (self.reference,) if self.reference else ())
+
     def columns(self) -> list[str]:
         """Canonical column order of this design's person-period frame."""
         cols = ["subject"] + (["group"] if self.has_groups else []) + [self.time]
         cols += list(self.measure_names) + list(self.derived) + list(self.covariate_names)
         return cols
+
+    def measure_info(self) -> dict:
+        """JSON-ready presentation and interpretation facts per measure and covariate
+        (label, display, unit, instrument, direction, mcid, mcid_source, visits), as the
+        loader stores them in ``frame.attrs["measures"]`` so that analyses and figures of
+        the frame can read direction, MCID and labels."""
+        out = {}
+        for m in self.measures + self.covariates:
+            out[m.name] = {"label": m.label or m.name, "display": m.display, "unit": m.unit,
+                           "instrument": m.instrument, "direction": m.direction,
+                           "mcid": m.mcid, "mcid_source": m.mcid_source,
+                           "visits": None if m.visits is None else list(m.visits)}
+        return out
 
     def time_order(self) -> dict:
         """Mapping timepoint -> position, for sorting."""
@@ -200,13 +243,15 @@ class Design:
         for key in ("measures", "covariates"):
             for m in d[key]:
                 m["levels"] = list(m["levels"])
+                if m["visits"] is not None:
+                    m["visits"] = list(m["visits"])
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Design":
         """Build a design from a plain mapping (e.g. parsed JSON)."""
         known = {"name", "time", "timepoints", "measures", "groups", "covariates", "primary",
-                 "description", "derived"}
+                 "description", "derived", "reference", "baseline"}
         extra = sorted(set(d) - known)
         if extra:
             raise ValueError(f"unknown design keys: {extra}")
@@ -220,88 +265,6 @@ class Design:
             primary=dict(d.get("primary", {})),
             description=d.get("description", ""),
             derived=tuple(d.get("derived", ())),
+            reference=d.get("reference", ""),
+            baseline=d.get("baseline"),
         )
-
-
-# Subject-level covariates shared by both built-in designs.
-_COVARIATES = (
-    Measure("age", "years", 10, 100, required=False, description="Age at baseline"),
-    Measure("sex", "", required=False, kind="category", levels=("F", "M"),
-            description="Sex (F/M)"),
-    Measure("body_mass", "kg", 30, 200, required=False,
-            description="Body mass at baseline; needed to normalise strength given in N or kgf"),
-    Measure("height", "cm", 120, 230, required=False, description="Standing height"),
-)
-
-program6wk = Design(
-    name="program6wk",
-    time="week",
-    timepoints=(0, 2, 4, 6),
-    measures=(
-        Measure("strength", "N/kg", 0.0, 10.0, required=True,
-                description="Isometric hip-abductor strength of the involved (or only) limb, "
-                            "hand-held dynamometer, normalised to body mass"),
-        Measure("strength_uninvolved", "N/kg", 0.0, 10.0, required=False,
-                description="Isometric hip-abductor strength of the uninvolved limb (optional)"),
-        Measure("function_score", "points", 0.0, 80.0, required=True,
-                description="Physical function, Lower Extremity Functional Scale (0-80, higher is "
-                            "better)"),
-    ),
-    covariates=_COVARIATES + (
-        Measure("side", "", required=False, kind="category", levels=("left", "right"),
-                description="Involved side"),
-    ),
-    derived=("lsi",),
-    primary={"strength": "strength", "outcome": "function_score"},
-    description=(
-        "6-week hip-abductor strengthening program (side-lying leg lifts, hip drops, banded "
-        "side steps, clamshells) assessed at weeks 0, 2, 4 and 6; one group; abductor strength "
-        "of the involved limb (and optionally the uninvolved limb, giving the limb symmetry "
-        "index lsi = involved / uninvolved x 100) and physical function. Shaped like Beers et "
-        "al. 2008, Physiother Can 60(2):180-188 (16 patients with iliotibial band syndrome)."
-    ),
-)
-
-pfps3wk = Design(
-    name="pfps3wk",
-    time="time",
-    timepoints=("pre", "post"),
-    groups=("PFPS", "control"),
-    measures=(
-        Measure("strength", "N/kg", 0.0, 10.0, required=True,
-                description="Maximal isometric hip-abductor strength, normalised to body mass"),
-        Measure("pain_vas", "cm", 0.0, 10.0, required=True,
-                description="Knee pain on a 0-10 cm visual analogue scale"),
-        Measure("valgus_peak", "deg", -30.0, 45.0, required=False,
-                description="Peak knee genu valgum angle during running (2-D)"),
-        Measure("knee_variability", "deg", 0.0, 20.0, required=False,
-                description="Stride-to-stride knee-joint variability during running"),
-    ),
-    covariates=_COVARIATES,
-    primary={"strength": "strength", "outcome": "pain_vas"},
-    description=(
-        "Runners with patellofemoral pain (PFPS) and healthy controls tested before and after a "
-        "3-week hip-abductor strengthening protocol; strength, knee pain (VAS 0-10 cm) and, "
-        "optionally, peak knee valgum and stride-to-stride knee variability. Shaped like "
-        "Ferber, Kendall & Farr 2011, J Athl Train 46(2):142-149 (15 PFPS, 10 controls)."
-    ),
-)
-
-#: Built-in designs by name.
-DESIGNS: dict[str, Design] = {d.name: d for d in (program6wk, pfps3wk)}
-
-
-def get_design(design: "str | Design") -> Design:
-    """Return a :class:`Design` given itself or its built-in name.
-
-    Examples
-    --------
-    >>> get_design("pfps3wk").timepoints
-    ('pre', 'post')
-    """
-    if isinstance(design, Design):
-        return design
-    if isinstance(design, str) and design in DESIGNS:
-        return DESIGNS[design]
-    raise ValueError(f"unknown design {design!r}; built-in designs: {sorted(DESIGNS)}")
-
