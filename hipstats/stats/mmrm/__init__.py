@@ -9,6 +9,7 @@ module              holds
 ``ddf``             Satterthwaite, Kenward-Roger (and -Linear), residual df; KR-adjusted
                     and empirical coefficient covariances
 ``type3``           mmrm's type III contrasts
+``primary``         ``primary_analysis``: the baseline-adjusted MMRM of a trial outcome
 ``fit``             data checks, starting values and the optimiser
 ``result``          :class:`MmrmResult`
 ==================  ==============================================================
@@ -23,7 +24,8 @@ from hipstats.stats.mmrm.fit import fit_mmrm
 from hipstats.stats.mmrm.result import MmrmResult
 from hipstats.stats.mmrm.structures import FALLBACK_ORDER, STRUCTURES
 
-__all__ = ["mmrm", "mmrm_frame", "MmrmResult", "STRUCTURES", "FALLBACK_ORDER"]
+__all__ = ["mmrm", "mmrm_frame", "primary_analysis", "PrimaryAnalysis", "MmrmResult",
+           "STRUCTURES", "FALLBACK_ORDER"]
 
 
 def mmrm(data: pd.DataFrame, formula: str, subject: str, time: str, cov="us",
@@ -128,3 +130,4 @@ def mmrm(data: pd.DataFrame, formula: str, subject: str, time: str, cov="us",
 
 from hipstats.stats.mmrm.fit import NotConverged as _NotKept  # noqa: E402
 from hipstats.stats.mmrm.frame import mmrm_frame  # noqa: E402
+from hipstats.stats.mmrm.primary import PrimaryAnalysis, primary_analysis  # noqa: E402

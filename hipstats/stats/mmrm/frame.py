@@ -24,7 +24,9 @@ def mmrm_frame(data: pd.DataFrame, outcome: str, time: str, subject: str = "subj
     subject : str
         Subject column.
     baseline : optional
-        The baseline visit (default: the first visit, in categorical or sorted order).
+        The baseline visit (default: the first visit: the smallest number, the first
+        category, or for text labels the first in the frame's row order, which for a
+        person-period frame is the design's order).
     suffix : str
         Suffix of the baseline column.
 
@@ -48,8 +50,12 @@ def mmrm_frame(data: pd.DataFrame, outcome: str, time: str, subject: str = "subj
         if c not in data.columns:
             raise AnalysisError(f"column {c!r} is not in the data")
     col = data[time]
-    order = (list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype)
-             else sorted(col.dropna().unique(), key=lambda v: (isinstance(v, str), v)))
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        order = list(col.cat.categories)
+    elif pd.api.types.is_numeric_dtype(col):
+        order = sorted(col.dropna().unique())
+    else:   # labels ("pre", "post"): the order of the person-period frame (design order)
+        order = list(pd.unique(col.dropna()))
     if baseline is None:
         baseline = order[0]
     if baseline not in set(col.dropna().unique()):
