@@ -82,12 +82,18 @@ def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.
     return head + ": " + "; ".join(parts) + ". With small samples these intervals are wide."
 
 
-def describe_rm_corr(res: pd.DataFrame, x: str, y: str, data=None) -> str:
+def describe_rm_corr(res: pd.DataFrame, x: str, y: str, data=None,
+                     alpha: float = 0.05) -> str:
+    """The common within-subject association; a direction only when p < alpha (a CI
+    spanning zero says no clear association, not "fell with it")."""
     x, y = _name(x, data), _name(y, data)
     r = res.iloc[0]
-    direction = "rose" if r["r"] > 0 else "fell"
-    return (f"Within subjects, when a person's {x} was higher than their own average, their "
-            f"{y} {direction} with it: repeated-measures r = {r['r']:.2f} (95% CI "
+    if r["pval"] < alpha:
+        verdict = f"their {y} {'rose' if r['r'] > 0 else 'fell'} with it"
+    else:
+        verdict = f"their {y} did not clearly move with it"
+    return (f"Within subjects, when a person's {x} was higher than their own average, "
+            f"{verdict}: repeated-measures r = {r['r']:.2f} (95% CI "
             f"{r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])}, "
             f"{int(r['n_subjects'])} subjects, {int(r['n_obs'])} visits).")
 
