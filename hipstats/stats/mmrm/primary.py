@@ -45,6 +45,9 @@ class PrimaryAnalysis:
     method : str
         The model in words: structure fitted, and why, when the first choice failed.
     formula : str
+    outcome, time, subject, group : str
+    arms : list or None
+        Arm levels, reference first.
     """
 
     fit: MmrmResult
@@ -53,6 +56,11 @@ class PrimaryAnalysis:
     contrasts: pd.DataFrame | None
     method: str
     formula: str
+    outcome: str = ""
+    time: str = ""
+    subject: str = "subject"
+    group: str | None = None
+    arms: list | None = None
 
 
 def _formula(outcome, time, group, arms, covariates, n_post):
@@ -176,7 +184,7 @@ def primary_analysis(data: pd.DataFrame, outcome: str, time: str, subject: str =
     else:
         emm, con = fit.emmeans(time), None
     return PrimaryAnalysis(fit, a, emm, con, _method_text(fit, structures, len(post), time),
-                           formula)
+                           formula, outcome, time, subject, group, arms)
 
 
 def _fit(a, formula, subject, time, structures, df_method, alpha):
