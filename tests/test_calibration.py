@@ -441,13 +441,15 @@ def test_crosslag_std_path():
 # --------------------------------------------------------------------------------------
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration_results.json"
-# held-out cross-lagged generating models: none of these is CL_MODEL, and their seeds
-# (seed_extra) are not the ones the method was developed on
+# held-out cross-lagged generating models: the method was developed on other models
+# (AR 0.4/0.32 and 0.8/0.64, innovation correlation 0.5 and 0.2) and on a first held-out
+# set whose results led to its final form (p-values by inverting the interval); these four
+# models and their seeds were run once, for the README
 HELD_OUT = [
-    {"a_x": 0.3, "a_y": 0.6, "rho": 0.6, "between_sd": 0.5},
-    {"a_x": 0.7, "a_y": 0.5, "rho": 0.3, "between_sd": 2.0},
-    {"a_x": 0.2, "a_y": 0.2, "rho": 0.7, "between_sd": 1.0},
-    {"a_x": 0.6, "a_y": 0.7, "rho": 0.5, "between_sd": 1.5},
+    {"a_x": 0.35, "a_y": 0.55, "rho": 0.65, "between_sd": 0.7},
+    {"a_x": 0.65, "a_y": 0.45, "rho": 0.35, "between_sd": 1.8},
+    {"a_x": 0.15, "a_y": 0.3, "rho": 0.75, "between_sd": 1.2},
+    {"a_x": 0.55, "a_y": 0.75, "rho": 0.45, "between_sd": 1.4},
 ]
 
 
@@ -487,10 +489,10 @@ def test_cross_lagged_held_out(model, method):
     replicates), CI coverage, and power at a true standardised x -> y path of 0.3."""
     reps = int(os.environ.get("CALIBRATION_REPS", 1000)) // len(HELD_OUT)
     m = HELD_OUT[model]
-    null = run_cell("cross_lagged", 16, reps, seed_extra=100 + model, model=m, method=method,
+    null = run_cell("cross_lagged", 16, reps, seed_extra=300 + model, model=m, method=method,
                     n_boot=499)
     path = crosslag_std_path(m["a_x"], m["a_y"], m["rho"], 0.3)
-    alt = run_cell("cross_lagged", 16, reps, seed_extra=200 + model, model=m, method=method,
+    alt = run_cell("cross_lagged", 16, reps, seed_extra=400 + model, model=m, method=method,
                    n_boot=499, path=path)
     _record("cross_lagged", f"{method} | model {model} {m}",
             {"reps": reps, "null": null, "power_std0.3": alt["x -> y"][0] / reps,

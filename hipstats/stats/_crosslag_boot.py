@@ -9,11 +9,13 @@ cross-lagged coefficient, and a t-test against a t or normal reference rejects t
 This module removes the bias by indirect inference (Gourieroux, Phillips & Yu 2010): it finds
 the bivariate VAR(1) within-person process whose simulated panels (same subjects, same
 visits, same missed visits) give, on average, the fixed-effects estimates observed in the
-data. Tests and intervals then come from a parametric bootstrap of the fixed-effects t
-statistic: under the null (the tested path set to zero, everything else at its
-bias-corrected value) for the p-value, and at the bias-corrected fit for a bootstrap-t
-interval. Subject intercepts and visit effects drop out of the fixed-effects statistic
-exactly, so neither needs to be simulated.
+data. Intervals and tests then come from a parametric bootstrap at the bias-corrected fit:
+the simulated distribution of the corrected estimator around the value it was simulated at
+(linearised through the Jacobian of the binding function) gives basic-bootstrap intervals
+(Davison & Hinkley 1997, section 5.2), and each p-value is the inversion of those
+intervals, so a path's p < alpha exactly when its 1 - alpha interval excludes zero.
+Subject intercepts and visit effects drop out of the fixed-effects statistics exactly, so
+neither needs to be simulated.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ def _annihilator(subj: np.ndarray, visit: np.ndarray | None) -> tuple[np.ndarray
 
 def _fe_fit(M: np.ndarray, dof: int, X: np.ndarray, Y: np.ndarray):
     """Fixed-effects regressions for a batch: X (B, n, 2) lagged (x, y), Y (B, n, 2) current
-    (x, y). Returns coef (B, 2, 2) [outcome, predictor], se (B, 2, 2), resid (B, n, 2)."""
+    (x, y). Returns coef (B, 2, 2) [outcome, predictor], se (B, 2, 2), the covariance
+    (B, 4, 4) of the raveled coef (Sigma_e (x) (X'X)^-1) and resid (B, n, 2)."""
     Xt = np.einsum("ij,bjk->bik", M, X)
     Yt = np.einsum("ij,bjk->bik", M, Y)
     XtX = np.einsum("bik,bil->bkl", Xt, Xt)
@@ -63,7 +66,9 @@ def _fe_fit(M: np.ndarray, dof: int, X: np.ndarray, Y: np.ndarray):
     s2 = np.einsum("bim,bim->bm", resid, resid) / dof  # (B, outcome)
     diag = np.diagonal(inv, axis1=1, axis2=2)  # (B, predictor)
     se = np.sqrt(s2[:, :, None] * diag[:, None, :])  # (B, outcome, predictor)
-    return np.swapaxes(coef, 1, 2), se, resid
+    S = np.einsum("bim,bin->bmn", resid, resid) / dof
+    cov = np.einsum("bmn,bpq->bmpnq", S, inv).reshape(len(S), 4, 4)
+    return np.swapaxes(coef, 1, 2), se, cov, resid
 
 
 def _stationary(A: np.ndarray) -> np.ndarray:
@@ -109,9 +114,10 @@ def fe_bootstrap_paths(x_prev, y_prev, x_now, y_now, subj, visit, pos, alpha=0.0
     -------
     dict
         ``estimate`` (2, 2) bias-corrected paths [outcome, predictor] with outcome/predictor
-        0 = x, 1 = y; ``fe`` the uncorrected fixed-effects estimates; ``t`` the observed
-        fixed-effects t statistics; ``se`` bootstrap SD of the bias-corrected estimator;
-        ``pval``, ``ci_low``, ``ci_high``; ``n_boot``; ``dof``.
+        0 = x, 1 = y; ``fe`` the uncorrected fixed-effects estimates; ``se`` bootstrap SD of
+        the corrected estimator, ``t`` = estimate / se; ``se_fe`` its delta-method SE from
+        the fixed-effects covariance; ``pval``, ``ci_low``, ``ci_high``; ``n_boot``;
+        ``dof``.
     """
     subj = np.asarray(subj, dtype=int)
     pos = np.asarray(pos, dtype=int)
@@ -122,9 +128,8 @@ def fe_bootstrap_paths(x_prev, y_prev, x_now, y_now, subj, visit, pos, alpha=0.0
         raise ValueError("too few lag pairs for the within-person regression")
     X = np.column_stack([x_prev, y_prev])[None].astype(float)
     Y = np.column_stack([x_now, y_now])[None].astype(float)
-    coef, se, resid = _fe_fit(M, dof, X, Y)
-    b_obs, se_obs = coef[0], se[0]
-    t_obs = b_obs / se_obs
+    obs = _fe_fit(M, dof, X, Y)
+    b_obs, resid = obs[0][0], obs[3]
     Sigma = resid[0].T @ resid[0] / dof
     chol_e = np.linalg.cholesky(Sigma + 1e-12 * np.trace(Sigma) * np.eye(2))
     S, T1 = int(subj.max()) + 1, int(pos.max())
@@ -156,25 +161,30 @@ def fe_bootstrap_paths(x_prev, y_prev, x_now, y_now, subj, visit, pos, alpha=0.0
         J[:, k] = ((hp - hm) / (2 * _EPS)).ravel()
     Jinv = np.linalg.pinv(J)
 
-    def corrected(cb):
-        return (Jinv @ (cb - cb.mean(axis=0)).reshape(len(cb), 4).T).T.reshape(-1, 2, 2)
+    def corrected(fit):
+        """Linearised corrected estimates A + J^-1 (b - h(A)), (B, 2, 2), and their
+        standard errors: the fixed-effects covariance carried through J^-1."""
+        cb, _, cov_b, _ = fit
+        dev = (Jinv @ (cb - h_A).reshape(len(cb), 4).T).T.reshape(-1, 2, 2)
+        cov = np.einsum("ij,bjk,lk->bil", Jinv, cov_b, Jinv)
+        se_c = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 1e-300, None))
+        return A + dev, se_c.reshape(-1, 2, 2)
 
-    est = A
+    h_A = fe_at(A, zz)[0].mean(axis=0)
+    est = A  # the indirect-inference estimate
+    se_est = corrected(obs)[1][0]
+    # parametric bootstrap at the corrected fit: the distribution of the corrected
+    # estimator around the value it was simulated at gives basic-bootstrap intervals, and
+    # the p-value is their inversion (the smallest alpha whose interval excludes zero)
     zb = draws(n_boot)
-    dev = corrected(fe_at(A, zb)[0])  # corrected estimator minus its mean, at the fit
+    cb = corrected(fe_at(A, zb))[0]
+    dev = cb - cb.mean(axis=0)
     boot_sd = dev.std(axis=0, ddof=1)
     ci_low = est - np.quantile(dev, 1 - alpha / 2, axis=0)
     ci_high = est - np.quantile(dev, alpha / 2, axis=0)
-    # p-values: each path's corrected estimate against its distribution under the null
-    # model (that path zero, the others at their corrected values)
-    pval = np.empty((2, 2))
-    for i in range(2):
-        for j in range(2):
-            A0 = A.copy()
-            A0[i, j] = 0.0
-            d0 = corrected(fe_at(_stationary(A0), zb)[0])[:, i, j]
-            up = (1 + np.sum(d0 >= est[i, j])) / (n_boot + 1)
-            down = (1 + np.sum(d0 <= est[i, j])) / (n_boot + 1)
-            pval[i, j] = min(1.0, 2 * min(up, down))
-    return {"estimate": est, "fe": b_obs, "t": t_obs, "se": boot_sd, "pval": pval,
+    up = (1 + np.sum(dev >= est[None], axis=0)) / (n_boot + 1)
+    down = (1 + np.sum(dev <= est[None], axis=0)) / (n_boot + 1)
+    pval = np.minimum(1.0, 2 * np.minimum(up, down))
+    t_obs = est / boot_sd
+    return {"estimate": est, "fe": b_obs, "t": t_obs, "se": boot_sd, "se_fe": se_est, "pval": pval,
             "ci_low": ci_low, "ci_high": ci_high, "n_boot": n_boot, "dof": dof}

@@ -194,15 +194,17 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
 
         ``"bootstrap"`` (default): the within-person (fixed-effects) regression with a dummy
         per subject and per visit, bias-corrected by indirect inference (Gourieroux,
-        Phillips & Yu 2010: the bivariate VAR(1) whose simulated panels, with the same
-        subjects, visits and missed visits, reproduce the observed fixed-effects estimates
-        on average), tested by a parametric bootstrap: the corrected estimate is compared
-        with its simulated distribution under the null model (the tested path zero, the
-        others at their corrected values); intervals are basic-bootstrap intervals at the
-        corrected fit. ``se`` is the bootstrap SD, ``t`` = estimate / se, ``df`` is NaN.
-        Calibration (tests/test_calibration.py; 16 subjects x 4 visits, held-out null
-        models with stable person differences and AR(1) deviations with correlated
-        innovations, 1,000 replicates): see the README table.
+        Phillips & Yu 2010): the estimate is the bivariate VAR(1) whose simulated panels,
+        with the same subjects, visits and missed visits, reproduce the observed
+        fixed-effects estimates on average. A parametric bootstrap at that fit (``n_boot``
+        simulated panels, the corrected estimator linearised through the Jacobian of the
+        simulated mean) gives basic-bootstrap intervals (Davison & Hinkley 1997, 5.2), and
+        the p-value inverts them: p < alpha exactly when the 1 - alpha interval excludes
+        zero. ``se`` is the bootstrap SD, ``t`` = estimate / se, ``df`` is NaN. Subject
+        intercepts and visit effects cancel exactly in the fixed-effects statistics, so the
+        simulation needs only the within-person process (stationary from the first visit).
+        Measured at 16 subjects x 4 visits on held-out null models with stable person
+        differences and AR(1) deviations with correlated innovations: see the README.
 
         ``"lmm"``: the within-between LMM's t-tests (Satterthwaite or Kenward-Roger df),
         hipstats' original method, matching lme4/lmerTest. With a few visits per
@@ -254,6 +256,8 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
     49(6):1417-1426.
     Gourieroux C, Phillips PCB, Yu J (2010). Indirect inference for dynamic panel models.
     J Econometrics 157(1):68-77.
+    Davison AC, Hinkley DV (1997). Bootstrap Methods and their Application. Cambridge
+    University Press.
 
     Examples
     --------
