@@ -229,11 +229,14 @@ def check_mixed_f_contrasts(rng, n):
 
 
 def check_lrt(rng, n):
+    """Both models with the random slope the data have: a random-intercept-only pair
+    (random part misspecified) rejected 5.7-7.3% at n = 12-40 (300 replicates each), a
+    misspecification that more subjects do not cure."""
     d = gen_program6wk(rng, n)
-    m0 = hs.mixed_model(d, "function_score ~ week", "subject")
-    m1 = hs.mixed_model(d, "function_score ~ week + strength", "subject")
-    return {"LRT strength (1 df, ML refit)": (hs.compare_models(m0, m1)["pval"].iloc[1] < ALPHA,
-                                              None)}
+    m0 = hs.mixed_model(d, "function_score ~ week", "subject", random="week")
+    m1 = hs.mixed_model(d, "function_score ~ week + strength", "subject", random="week")
+    return {"LRT strength (1 df, ML refit), random slope": (
+        hs.compare_models(m0, m1)["pval"].iloc[1] < ALPHA, None)}
 
 
 def check_mixed_anova_gg(rng, n):
@@ -338,7 +341,9 @@ CHECKS = {
     "paired_change": (check_paired_change, 40, 2000, set()),
     "ancova": (check_ancova, 60, 2000, set()),
     "pain_mixed_model": (check_pain_lmm, 8, 500, set()),
-    "responders": (check_responders, 40, 2000, set()),
+    # Newcombe's hybrid score interval is slightly conservative with small arms (Newcombe
+    # 1998, Stat Med 17:873-890): measured 3.65% at n = 12 (2,000 reps), 4.4-4.7% above
+    "responders": (check_responders, 40, 2000, {"risk difference (Newcombe CI excludes 0)"}),
     "meta_analysis_knha": (check_meta_knha, 60, 2000, set()),
     "cross_lagged": (check_cross_lagged, 6, 1000, set()),
 }
