@@ -229,9 +229,12 @@ def check_mixed_f_contrasts(rng, n):
 
 
 def check_lrt(rng, n):
-    """Both models with the random slope the data have: a random-intercept-only pair
-    (random part misspecified) rejected 5.7-7.3% at n = 12-40 (300 replicates each), a
-    misspecification that more subjects do not cure."""
+    """Both models with the random slope the data have. The ML likelihood-ratio test of a
+    fixed effect is anticonservative with few subjects (Pinheiro & Bates 2000, 2.4.2):
+    9.7%, 8.3%, 6.0%, 7.0% at n = 12, 16, 25, 40 (300 replicates each), a documented
+    exception (compare_models' Notes); the Kenward-Roger F-test of the same term is the
+    calibrated one (check_mixed_t, check_mixed_f_contrasts). A random-intercept-only pair
+    (random part misspecified) rejected 5.7-7.3%."""
     d = gen_program6wk(rng, n)
     m0 = hs.mixed_model(d, "function_score ~ week", "subject", random="week")
     m1 = hs.mixed_model(d, "function_score ~ week + strength", "subject", random="week")
@@ -350,6 +353,9 @@ CHECKS = {
 # documented exceptions: statistic -> why it may fall outside the band (measured rates are
 # in benchmarks/calibration_results.json and the README)
 EXCEPTIONS = {
+    "LRT strength (1 df, ML refit), random slope": "the ML likelihood-ratio test of a fixed "
+    "effect is anticonservative with few subjects: 9.7% at n = 12, 8.3% at 16 (300 "
+    "replicates); documented in compare_models, which points to the KR F-test",
     "r_rm, random slopes in function (exception)": "rm_corr assumes one within-person "
     "slope and independent errors; when people differ in their own trend over the weeks "
     "and strength also trends, its errors are correlated within the person: measured "
