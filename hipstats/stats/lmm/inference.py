@@ -548,7 +548,7 @@ def compare_models(fit0, fit1) -> pd.DataFrame:
     (tests/test_calibration.py, 300 replicates per n): 9.7% at 12 subjects, 8.3% at 16,
     6.0% at 25, 7.0% at 40 for alpha = .05. For a fixed effect in a small trial use the
     Kenward-Roger F-test of the term (``fit.anova()`` of a fit with
-    ``df_method="kenward-roger"``: 4.0-5.7% in the same simulations); use the LRT to
+    ``df_method="kenward-roger"``: 2.7-5.7% in the same simulations); use the LRT to
     compare random parts or with many subjects.
 
     References
