@@ -86,3 +86,18 @@ def test_small_timepoints_give_nan_not_errors():
     res = hipstats.timepoint_corr(d, "strength", "function_score", "week")
     last = res.iloc[-1]
     assert last["n"] <= 3 and np.isnan(last["ci_low"])
+
+
+@pytest.mark.parametrize("method", ["holm", "bonferroni", "fdr_bh"])
+def test_p_adjust_matches_statsmodels(method):
+    from statsmodels.stats.multitest import multipletests
+
+    from hipstats.stats.correlation import p_adjust
+
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 4, 9):
+        for _ in range(20):
+            p = rng.uniform(size=m) ** 2
+            p[rng.random(m) < 0.2] = p[0]  # ties
+            assert np.allclose(p_adjust(p, method), multipletests(p, method=method)[1],
+                               rtol=1e-14, atol=0)

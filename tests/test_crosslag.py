@@ -29,7 +29,7 @@ def _row(res, model, predictor):
                                              ("kenward-roger", "x_to_y_kr")])
 def test_within_between_model_matches_lmerTest(cohort, df_method, key):
     res = cross_lagged(cohort, x="strength", y="function_score", time="week",
-                       subject="subject", df_method=df_method)
+                       subject="subject", df_method=df_method, method="lmm")
     assert (res["n_pairs"] == R["n_pairs"]).all()
     assert (res["n_subjects"] == R["n_subjects"]).all()
     model = "strength -> function_score"
@@ -48,7 +48,7 @@ def test_within_between_model_matches_lmerTest(cohort, df_method, key):
 
 def test_reverse_direction_and_standardised(cohort):
     res = cross_lagged(cohort, x="strength", y="function_score", time="week",
-                       subject="subject")
+                       subject="subject", method="lmm")
     model = "function_score -> strength"
     ref = R["y_to_x"]["y_w"]
     got = _row(res, model, "function_score[k-1]")
@@ -104,3 +104,22 @@ def test_two_wave_collinear_lags_are_refused():
     d["x"] = d["y"]
     with pytest.raises(AnalysisError, match="rank-deficient"):
         cross_lagged(d, "x", "y", "week", "subject")
+
+
+def test_bootstrap_default_is_reproducible_and_keeps_between_rows(cohort):
+    """The default (bias-corrected, bootstrap) replaces only the within-person rows; the
+    seed is derived from the data, so two calls agree exactly."""
+    old = cross_lagged(cohort, "strength", "function_score", "week", "subject", method="lmm")
+    new = cross_lagged(cohort, "strength", "function_score", "week", "subject", n_boot=199)
+    again = cross_lagged(cohort, "strength", "function_score", "week", "subject", n_boot=199)
+    pd.testing.assert_frame_equal(new, again)
+    within = new["role"] != "between-person"
+    assert new.loc[within, "method"].str.contains("bootstrap").all()
+    assert new.loc[within, "df"].isna().all()
+    assert ((new.loc[within, "ci_low"] <= new.loc[within, "estimate"])
+            & (new.loc[within, "estimate"] <= new.loc[within, "ci_high"])).all()
+    assert ((new["pval"] > 0) & (new["pval"] <= 1)).all()
+    pd.testing.assert_frame_equal(new.loc[~within, ["estimate", "se", "pval"]],
+                                  old.loc[~within, ["estimate", "se", "pval"]])
+    with pytest.raises(AnalysisError, match="method"):
+        cross_lagged(cohort, "strength", "function_score", "week", "subject", method="x")

@@ -128,3 +128,19 @@ def test_cli(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "power" in out and (tmp_path / "curve.png").exists()
     assert main(["power", "pfps3wk", "--effect", "delta"]) == 2
+
+
+def test_type1_error_and_assumptions_beside_power(capsys):
+    """Issue 20: power is printed beside the simulated type I error and CI coverage of the
+    same design with no effect, and every assumed value with its source."""
+    res = simulate("pfps3wk", n=[12], n_sims=400, seed=3)
+    r = res.iloc[0]
+    assert r["type1_band_low"] <= r["type1_error"] <= r["type1_band_high"]
+    assert 0.9 < r["null_coverage"] <= 1
+    off = simulate("pfps3wk", n=[12], n_sims=400, seed=3, null=False)
+    assert "type1_error" not in off and off["power"].iloc[0] == r["power"]
+    assert main(["power", "pfps3wk", "--n", "12", "--sims", "300", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "delta = 1.5  (published: Nascimento" in out
+    assert "type1_error" in out and "null_coverage" in out
+    assert "the same design with delta = 0" in out

@@ -27,6 +27,44 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def assumptions_text(design: str, effects: dict, analysis: str) -> str:
+    """The generative model simulated: every field, its value and where it comes from."""
+    from dataclasses import fields
+
+    from hipstats.power.models import NULL_EFFECT, SOURCES, model_for
+
+    model = model_for(design, effects)
+    src = SOURCES.get(design, {})
+    lines = ["assumed model (override with --effect NAME=VALUE):"]
+    for f in fields(model):
+        v = getattr(model, f.name)
+        v = ", ".join(f"{x:g}" for x in v) if isinstance(v, tuple) else f"{v:g}"
+        where = "--effect" if f.name in effects else src.get(f.name, "assumption")
+        lines.append(f"  {f.name} = {v}  ({where})")
+    null = ", ".join(f"{k} = {v:g}" for k, v in NULL_EFFECT[analysis].items())
+    lines.append(f"type I error and null coverage: the same design with {null}")
+    return "\n".join(lines)
+
+
+def type1_text(res, alpha: float) -> str:
+    """One line per n whose simulated type I error is outside the 99% binomial band."""
+    out = []
+    for r in res.itertuples():
+        t1 = getattr(r, "type1_error", float("nan"))
+        hi, lo = getattr(r, "type1_band_high", float("nan")), getattr(r, "type1_band_low", 0)
+        if t1 > hi:
+            out.append(f"warning: at n = {r.n} the test rejected a true null in {t1:.1%} of "
+                       f"data sets (an honest test: {lo:.1%}-{hi:.1%}); its power is "
+                       "overstated at this size")
+        elif t1 < lo:
+            out.append(f"note: at n = {r.n} the test is conservative (type I error "
+                       f"{t1:.1%}, band {lo:.1%}-{hi:.1%})")
+    if not out:
+        return (f"type I error within the 99% binomial band of {alpha:g} at every n "
+                "(the test is honest at these sizes)")
+    return "\n".join(out)
+
+
 def run(args) -> int:
     from hipstats.power import simulate
     from hipstats.progress import is_interactive
@@ -72,10 +110,12 @@ def run(args) -> int:
         print(json.dumps(res.to_dict("records"), indent=2))
     else:
         cols = ["n", "power", "mc_se", "ci_low", "ci_high", "mean_estimate", "bias", "coverage",
-                "n_failed"]
+                "type1_error", "null_coverage", "n_failed"]
         print(f"{args.design}: {res['term'].iloc[0]}, {args.sims} simulations per n, "
               f"alpha {args.alpha}")
+        print(assumptions_text(args.design, effects, res["analysis"].iloc[0]))
         print(res[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(type1_text(res, args.alpha))
     if args.plot:
         import pandas as pd
 

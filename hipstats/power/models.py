@@ -10,7 +10,32 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-__all__ = ["Program6wkModel", "Pfps3wkModel", "model_for"]
+__all__ = ["Program6wkModel", "Pfps3wkModel", "model_for", "SOURCES", "NULL_EFFECT"]
+
+#: Where each default comes from ("published: ..." or "assumption"); printed by
+#: ``hipstats power`` beside the values it simulates.
+SOURCES = {
+    "program6wk": {
+        "beta_strength": "published bound: per-visit r = 0.50, the smallest r significant "
+                         "at n = 16 (Beers et al. 2008 report significance, not r)",
+        "strength0": "published: Fredericson et al. 2000 (calibration table)",
+        "function0": "assumption (LEFS baseline 55)",
+        "function_slope": "assumption (LEFS +13 over 6 weeks, above the MCID of 9)",
+        "dropout": "assumption (0/4/6/10% per visit)",
+    },
+    "pfps3wk": {
+        "delta": "published: Nascimento et al. 2018, pooled MD -1.5 cm (hip + knee vs knee)",
+        "sd_post": "published: Dolak et al. 2011, SD of VAS after treatment 2.0 cm",
+        "pain_pre": "assumption", "sd_pre": "assumption", "rho": "assumption",
+        "dropout": "assumption",
+    },
+}
+#: The fields set to 0 for the type I error run, per analysis. rm_corr has no time term,
+#: so a strength trend shared with the function trend is a real within-person association:
+#: its null also has a flat strength.
+NULL_EFFECT = {"mixed": {"beta_strength": 0.0},
+               "rm_corr": {"beta_strength": 0.0, "strength_slope": 0.0},
+               "ancova": {"delta": 0.0}, "ttest": {"delta": 0.0}}
 
 
 @dataclass(frozen=True)
@@ -25,7 +50,11 @@ class Program6wkModel:
 
     Attributes (defaults; N/kg, LEFS points, weeks)
     ----------
-    beta_strength : 11.0 points per N/kg (assumption; gives r about 0.65 per visit)
+    beta_strength : 5.7 points per N/kg: a per-visit strength-function correlation of 0.50
+        (at week 3), the smallest r that reaches p < .05 with the 16 patients of Beers et
+        al. 2008, who report significant correlations at weeks 2, 4 and 6 but not their
+        size (data/datapackage.json). It was 11.0 (r about 0.65, an assumption), which
+        gave power 1.000 at every n from 12 up.
     """
 
     weeks: tuple = (0, 2, 4, 6)
@@ -35,7 +64,7 @@ class Program6wkModel:
     sd_strength_noise: float = 0.2
     function0: float = 55.0
     function_slope: float = 13 / 6
-    beta_strength: float = 11.0
+    beta_strength: float = 5.7
     sd_intercept: float = 4.0
     sd_slope: float = 0.5
     sd_residual: float = 4.5

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from hipstats.power import batched
-from hipstats.power.models import Pfps3wkModel, Program6wkModel, model_for
+from hipstats.power.models import NULL_EFFECT, Pfps3wkModel, Program6wkModel, model_for
 
 __all__ = ["simulate", "simulate_arrays", "ANALYSES"]
 
@@ -82,10 +82,28 @@ def _true_value(model, analysis: str) -> float | None:
     return None  # rm_corr: the within-subject r is implied, not a parameter
 
 
+def _band(k: int, alpha: float, level: float = 0.99) -> tuple[float, float]:
+    """Exact central binomial band of rejection rates for ``k`` data sets (each tail at
+    most (1 - level) / 2), as rates."""
+    from scipy import stats as sps
+
+    if k < 1:
+        return np.nan, np.nan
+    tail = (1 - level) / 2
+    lo = int(sps.binom.ppf(tail, k, alpha))
+    if sps.binom.cdf(lo, k, alpha) <= tail:
+        lo += 1
+    hi = int(sps.binom.isf(tail, k, alpha))
+    if sps.binom.sf(hi, k, alpha) > tail:
+        hi += 1
+    return lo / k, hi / k
+
+
 def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: int = 1000,
              dropout=None, alpha: float = 0.05, seed: int = 1, analysis: str | None = None,
              client=None, chunk_size: int = 250, progress: bool = False,
-             return_draws: bool = False, threads: int | None = None) -> pd.DataFrame:
+             return_draws: bool = False, threads: int | None = None,
+             null: bool = True) -> pd.DataFrame:
     """Power by simulation for ``program6wk`` or ``pfps3wk`` trials.
 
     Parameters
@@ -115,6 +133,12 @@ def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: i
         Data sets per chunk (the unit of work and of seeding).
     threads : int, optional
         Threads for in-process chunks (default: all cores).
+    null : bool
+        Also simulate the same design with the effect set to zero
+        (:data:`~hipstats.power.models.NULL_EFFECT`; same n, visits and dropout, its own
+        seed stream) and report the test's
+        type I error and CI coverage there, so power is read beside whether the test is
+        honest at that size.
 
     Returns
     -------
@@ -122,7 +146,11 @@ def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: i
         One row per n: ``n``, ``power``, ``mc_se``, ``ci_low``, ``ci_high`` (Wilson 95% CI of
         the Monte-Carlo power), ``analysis``, ``term``, ``n_sims``, ``n_failed``,
         ``mean_estimate``, ``bias``, ``rmse`` and ``coverage`` (of the ``1 - alpha`` CIs;
-        NaN where the model has no single true value).
+        NaN where the model has no single true value); with ``null``: ``type1_error``
+        (rejection rate with the effect set to zero), ``type1_mc_se``, ``null_coverage``
+        (CIs covering zero there; the rm_corr analysis: NaN) and ``type1_band_low``,
+        ``type1_band_high``, the exact 99% binomial band of rejection rates an honest test
+        gives with ``n_sims`` data sets.
 
     Notes
     -----
@@ -161,15 +189,20 @@ def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: i
     n_chunks = -(-n_sims // chunk_size)
     root = np.random.SeedSequence(seed)
     per_n = root.spawn(len(ns))
+    null_root = np.random.SeedSequence([seed, 0x5EED0])  # the null runs' own stream
+    null_per_n = null_root.spawn(len(ns))
+    null_effects = dict(effects, **NULL_EFFECT[analysis])
+    runs = [(effects, per_n)] + ([(null_effects, null_per_n)] if null else [])
     jobs = []
-    for i, nv in enumerate(ns):
-        seqs = per_n[i].spawn(n_chunks)
-        for c in range(n_chunks):
-            size = min(chunk_size, n_sims - c * chunk_size)
-            jobs.append((nv, size, seqs[c]))
+    for r, (eff, seqs_n) in enumerate(runs):
+        for i, nv in enumerate(ns):
+            seqs = seqs_n[i].spawn(n_chunks)
+            for c in range(n_chunks):
+                size = min(chunk_size, n_sims - c * chunk_size)
+                jobs.append((r, nv, size, seqs[c]))
     if client is not None:
-        futures = [client.submit(_chunk, design, effects, nv, size, sq, analysis, alpha,
-                                 pure=False) for nv, size, sq in jobs]
+        futures = [client.submit(_chunk, design, runs[r][0], nv, size, sq, analysis, alpha,
+                                 pure=False) for r, nv, size, sq in jobs]
         results = client.gather(futures)
     else:
         # chunks on threads: numpy's array operations release the GIL, so two cores help;
@@ -178,20 +211,20 @@ def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: i
 
         workers = max(1, min(threads or (os.cpu_count() or 1), len(jobs)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(track(pool.map(lambda j: _chunk(design, effects, j[0], j[1], j[2],
-                                                            analysis, alpha), jobs),
+            results = list(track(pool.map(lambda j: _chunk(design, runs[j[0]][0], j[1], j[2],
+                                                            j[3], analysis, alpha), jobs),
                                  total=len(jobs), desc="simulating", enabled=progress,
                                  plain_lines=False))
     truth = _true_value(model, analysis)
     rows, draws = [], {}
+    z = 1.959963984540054
     for nv in ns:
-        parts = [r for (jn, _, _), r in zip(jobs, results) if jn == nv]
+        parts = [res for (r, jn, _, _), res in zip(jobs, results) if jn == nv and r == 0]
         res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         ok = ~res["failed"]
         k = int(ok.sum())
         rej = res["pval"][ok] < alpha
         pw = rej.mean() if k else np.nan
-        z = 1.959963984540054
         den = 1 + z * z / k
         centre = (pw + z * z / (2 * k)) / den
         half = z * np.sqrt(pw * (1 - pw) / k + z * z / (4 * k * k)) / den
@@ -205,6 +238,18 @@ def simulate(design: str, effects: dict | None = None, n=(20, 40, 60), n_sims: i
             row["coverage"] = np.mean((res["ci_low"][ok] <= truth) & (truth <= res["ci_high"][ok]))
         else:
             row["bias"] = row["rmse"] = row["coverage"] = np.nan
+        if null:
+            nparts = [res0 for (r, jn, _, _), res0 in zip(jobs, results) if jn == nv and r == 1]
+            r0 = {key: np.concatenate([p[key] for p in nparts]) for key in nparts[0]}
+            ok0 = ~r0["failed"]
+            k0 = int(ok0.sum())
+            t1 = float(np.mean(r0["pval"][ok0] < alpha)) if k0 else np.nan
+            row["type1_error"] = t1
+            row["type1_mc_se"] = float(np.sqrt(t1 * (1 - t1) / k0)) if k0 else np.nan
+            row["null_coverage"] = (float(np.mean((r0["ci_low"][ok0] <= 0) & (r0["ci_high"][ok0] >= 0)))
+                                    if truth is not None and k0 else np.nan)
+            lo, hi = _band(k0, alpha)
+            row["type1_band_low"], row["type1_band_high"] = lo, hi
         rows.append(row)
         draws[nv] = res
     out = pd.DataFrame(rows)

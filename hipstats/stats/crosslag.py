@@ -118,9 +118,45 @@ def _ols_fixed(frame: pd.DataFrame, outcome: str, predictors: list[str],
                          "ci_low": beta - q * se, "ci_high": beta + q * se}, index=names)
 
 
+BOOT_METHOD = "within-person FE, bias-corrected (indirect inference), parametric bootstrap"
+
+
+def _bootstrap_rows(rows, pairs, data, time, order, x, y, xl, yl, alpha, n_boot, seed,
+                    time_effects):
+    """Replace the LMM's within-person rows by the bias-corrected bootstrap ones."""
+    from hipstats.stats._crosslag_boot import data_seed, fe_bootstrap_paths
+
+    grid = _time_order(data[time], order)
+    pos = pairs["time"].map({t: i for i, t in enumerate(grid)}).to_numpy(int)
+    subj = pd.factorize(pairs["subject"])[0]
+    visit = pd.factorize(pairs["time"])[0] if time_effects else None
+    cols = [pairs[c].to_numpy(float) for c in ("x_prev", "y_prev", "x", "y")]
+    if seed is None:
+        seed = data_seed(*cols, subj, pos)
+    try:
+        res = fe_bootstrap_paths(*cols, subj, visit, pos, alpha=alpha, n_boot=n_boot,
+                                 seed=seed)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise AnalysisError(f"the within-person bootstrap failed ({exc}); use "
+                            "method='lmm'") from exc
+    index = {xl: 0, yl: 1}
+    for r in rows:
+        if r["role"] == "between-person":
+            continue
+        i = 1 if r["outcome"] == y else 0
+        j = index[r["predictor"]]
+        est, se = float(res["estimate"][i, j]), float(res["se"][i, j])
+        r.update({"estimate": est, "se": se, "df": np.nan,
+                  "t": est / se if se > 0 else np.nan, "pval": float(res["pval"][i, j]),
+                  "ci_low": float(res["ci_low"][i, j]), "ci_high": float(res["ci_high"][i, j]),
+                  "method": BOOT_METHOD})
+    return rows
+
+
 def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
                  order=None, alpha: float = 0.05, df_method: str = "satterthwaite",
-                 time_effects: bool = True) -> pd.DataFrame:
+                 time_effects: bool = True, method: str = "bootstrap", n_boot: int = 999,
+                 seed: int | None = None) -> pd.DataFrame:
     """Within-person cross-lagged effects between two repeated measures.
 
     For each direction a linear mixed model with a random intercept per subject is fitted
@@ -152,6 +188,35 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
         Denominator degrees of freedom of the mixed models' t-tests.
     time_effects : bool
         Include the later visit as a factor (period effects common to everyone).
+    method : {"bootstrap", "lmm"}
+        How the within-person paths (cross-lagged and autoregressive) are estimated and
+        tested; between-person terms always come from the within-between LMM.
+
+        ``"bootstrap"`` (default): the within-person (fixed-effects) regression with a dummy
+        per subject and per visit, bias-corrected by indirect inference (Gourieroux,
+        Phillips & Yu 2010): the estimate is the bivariate VAR(1) whose simulated panels,
+        with the same subjects, visits and missed visits, reproduce the observed
+        fixed-effects estimates on average. A parametric bootstrap at that fit (``n_boot``
+        simulated panels, the corrected estimator linearised through the Jacobian of the
+        simulated mean) gives basic-bootstrap intervals (Davison & Hinkley 1997, 5.2), and
+        the p-value inverts them: p < alpha exactly when the 1 - alpha interval excludes
+        zero. ``se`` is the bootstrap SD, ``t`` = estimate / se, ``df`` is NaN. Subject
+        intercepts and visit effects cancel exactly in the fixed-effects statistics, so the
+        simulation needs only the within-person process (stationary from the first visit).
+        Measured at 16 subjects x 4 visits on held-out null models with stable person
+        differences and AR(1) deviations with correlated innovations: see the README.
+
+        ``"lmm"``: the within-between LMM's t-tests (Satterthwaite or Kenward-Roger df),
+        hipstats' original method, matching lme4/lmerTest. With a few visits per
+        person its cross-lagged estimate is biased when the innovations of the two
+        measures are correlated (Nickell 1981), and it rejected a true null in 7.6% and
+        6.7% of trials at 16 x 4 (issue 20).
+    n_boot : int
+        Bootstrap replicates of ``method="bootstrap"`` (p-values are multiples of
+        1 / (n_boot + 1)).
+    seed : int, optional
+        Seed of ``method="bootstrap"``; by default derived from the data, so the same data
+        always give the same result.
 
     Returns
     -------
@@ -164,7 +229,9 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
         ``autoregressive``, ``between-person``), ``estimate``, ``se``, ``df``, ``t``,
         ``pval``, ``ci_low``, ``ci_high``, ``std_estimate`` (the within-person estimate
         scaled by within-person SD of predictor / SD of outcome, so the two directions are
-        comparable; NaN for between-person terms), ``method`` (``"within-between LMM"`` or,
+        comparable; NaN for between-person terms), ``method`` (the within-person rows of
+        the default: ``"within-person FE, bias-corrected (indirect inference), parametric
+        bootstrap"``; ``"within-between LMM"``; or,
         with only two visits, ``"two-wave OLS"``), ``n_pairs``, ``n_subjects``.
 
     Notes
@@ -185,6 +252,12 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
     effects in longitudinal models of change. Annu Rev Psychol 62:583-619.
     Hamaker EL, Kuiper RM, Grasman RPPP (2015). A critique of the cross-lagged panel model.
     Psychol Methods 20(1):102-116.
+    Nickell S (1981). Biases in dynamic models with fixed effects. Econometrica
+    49(6):1417-1426.
+    Gourieroux C, Phillips PCB, Yu J (2010). Indirect inference for dynamic panel models.
+    J Econometrics 157(1):68-77.
+    Davison AC, Hinkley DV (1997). Bootstrap Methods and their Application. Cambridge
+    University Press.
 
     Examples
     --------
@@ -204,6 +277,10 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
         raise AnalysisError("x and y must be different columns")
     if not 0 < alpha < 1:
         raise AnalysisError(f"alpha must be in (0, 1), got {alpha}")
+    if method not in ("bootstrap", "lmm"):
+        raise AnalysisError(f"method must be 'bootstrap' or 'lmm', got {method!r}")
+    if int(n_boot) < 99:
+        raise AnalysisError(f"n_boot must be at least 99, got {n_boot}")
     pairs = lag_pairs(data, x, y, time, subject, order)
     pairs = pairs.dropna(subset=["x", "y", "x_prev", "y_prev"]).reset_index(drop=True)
     if pairs.empty:
@@ -244,6 +321,9 @@ def cross_lagged(data: pd.DataFrame, x: str, y: str, time: str, subject: str,
                                       other_b: (names[other_b], "between-person"),
                                       own_b: (names[own_b], "between-person")},
                                 out_name, model, "within-between LMM")
+        if method == "bootstrap":
+            rows = _bootstrap_rows(rows, pairs, data, time, order, x, y, xl, yl, alpha,
+                                   int(n_boot), seed, time_effects)
         sd = {"x": pairs["x_w"].std(), "y": pairs["y_w"].std()}
         within_out = pairs.groupby("subject")[["x", "y"]].transform(lambda s: s - s.mean())
         sd["x_out"], sd["y_out"] = within_out["x"].std(), within_out["y"].std()

@@ -554,6 +554,22 @@ def compare_models(fit0, fit1) -> pd.DataFrame:
         columns ``npar, aic, bic, loglik, deviance, chisq, df, pval`` (the last three
         missing for the first row).
 
+    Notes
+    -----
+    The likelihood-ratio test of *fixed effects* refers the ML deviance difference to a
+    chi-squared distribution, which is anticonservative with few subjects (Pinheiro &
+    Bates 2000, section 2.4.2). Simulated for a null time-varying covariate in
+    ``function ~ week + strength + (week | subject)``, 4 visits, missed visits
+    (tests/test_calibration.py, 300 replicates per n): 9.7% at 12 subjects, 8.3% at 16,
+    6.0% at 25, 7.0% at 40 for alpha = .05. For a fixed effect in a small trial use the
+    Kenward-Roger F-test of the term (``fit.anova()`` of a fit with
+    ``df_method="kenward-roger"``: 2.7-5.7% in the same simulations); use the LRT to
+    compare random parts or with many subjects.
+
+    References
+    ----------
+    Pinheiro JC, Bates DM (2000). Mixed-Effects Models in S and S-PLUS. Springer.
+
     Examples
     --------
     >>> import hipstats
