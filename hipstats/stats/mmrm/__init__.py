@@ -63,6 +63,10 @@ def mmrm(data: pd.DataFrame, formula: str, subject: str, time: str, cov="us",
         mmrm pairs them. The linear variant is the default because it reproduces SAS and,
         with one post-baseline visit, the ANCOVA exactly; mmrm's KR shrinks that SE by
         sqrt((n - p - 1)/(n - p)), an artefact of differentiating on the log scale.
+        Calibration (tests/test_calibration.py, two arms, three visits, dropout, 500 null
+        trials per n): the Kenward-Roger t and F held 5.0-6.8% at n = 12-40; the
+        Satterthwaite F of the arm x visit interaction rejected 9.4% at n = 12 and 8.6%
+        at 16, so prefer Kenward-Roger for multi-df tests in small trials.
     group_cov : str, optional
         A subject-level column (usually the arm) with a separate covariance per level.
     visits : sequence, optional
