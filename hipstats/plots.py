@@ -257,7 +257,8 @@ def model_trajectories(emm: pd.DataFrame, time: str, group: str | None = None,
     ax = _ax(ax)
     order = list(order) if order is not None else list(pd.unique(emm[time]))
     pos = {str(t): i for i, t in enumerate(order)}
-    groups = list(pd.unique(emm[group])) if group else [None]
+    # sorted, as in :func:`trajectories`: an arm keeps its colour across a page's figures
+    groups = sorted(pd.unique(emm[group]), key=str) if group else [None]
     dodge = np.linspace(-0.06, 0.06, len(groups)) if len(groups) > 1 else [0.0]
     for gi, g in enumerate(groups):
         e = emm[emm[group] == g] if group else emm

@@ -30,6 +30,9 @@ HEADERS = {
     "sum_sq": "Sum Sq", "mean_sq": "Mean Sq", "week": "Week", "time": "Time",
     "visit": "Visit", "stage": "Stage", "text": "", "subject": "Subject",
     "reason": "Reason", "measure": "Measure", "study": "Study", "weight": "Weight (%)",
+    "kind": "Row", "responders": "Responders", "proportion": "Proportion", "nnt": "NNT",
+    "nnt_ci_low": "NNT, CI bound 1", "nnt_ci_high": "NNT, CI bound 2", "nnt_note": "NNT note",
+    "scenario": "Scenario",
 }
 _P = re.compile(r"^(pval|p_|p-|p$|pval_)", re.I)
 _DF = {"df", "dof", "num_df", "den_df", "df1", "df2"}
