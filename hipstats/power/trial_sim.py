@@ -42,18 +42,18 @@ def _draw(rng, parts, n_per_arm, effect, arms, time, y):
     visits, mu, S, bl_mean, bl_sd, slope, retention = parts
     m = len(visits)
     ramp = np.arange(1, m + 1) / m                   # difference grows to `effect` at the end
-    rows = []
     L = np.linalg.cholesky(S)
+    frames = []
     for k, arm in enumerate(arms):
         bl = rng.normal(bl_mean, bl_sd, n_per_arm)
         e = rng.standard_normal((n_per_arm, m)) @ L.T
         yy = mu + slope * (bl - bl_mean)[:, None] + e + (effect * ramp if k else 0.0)
-        last = (rng.random((n_per_arm, 1)) < retention[None, :]).cumprod(axis=1)
-        for i in range(n_per_arm):
-            for j in range(m):
-                if last[i, j]:
-                    rows.append((f"{arm}-{i}", arm, visits[j], bl[i], yy[i, j]))
-    return pd.DataFrame(rows, columns=["subject", "group", time, f"{y}_bl", y])
+        seen = (rng.random((n_per_arm, 1)) < retention[None, :]).cumprod(axis=1).astype(bool)
+        i, j = np.nonzero(seen)                         # row-major: subject, then visit
+        frames.append(pd.DataFrame({"subject": [f"{arm}-{v}" for v in i], "group": arm,
+                                    time: np.asarray(visits)[j], f"{y}_bl": bl[i],
+                                    y: yy[i, j]}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def simulate_next_trial(pa, n_per_arm: int, effect: float, n_sims: int = 200,

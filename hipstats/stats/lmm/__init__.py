@@ -128,13 +128,8 @@ def mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
                             correlated, nested)
 
 
-def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
-                 reml: bool = True, df_method: str = "satterthwaite", alpha: float = 0.05,
-                 correlated: bool = True, nested: str | None = None) -> MixedModelResult:
-    """:func:`mixed_model` without the BLAS thread limit."""
-    from hipstats.stats.lmm import ddf as D
-    from hipstats.stats.lmm import engine as E
-
+def _check_arguments(data, df_method, reml, alpha) -> str:
+    """The df method by its canonical name, after the argument checks."""
     df_method = (df_method or "residual").lower().replace("_", "-")
     if df_method in ("kr", "kenward-roger", "kenwardroger"):
         df_method = "kenward-roger"
@@ -148,9 +143,12 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
         raise AnalysisError(f"alpha must be in (0, 1), got {alpha}")
     if not isinstance(data, pd.DataFrame) or data.empty:
         raise AnalysisError("data must be a non-empty DataFrame")
-    slopes = _parse_random(random)
-    check_columns(data, subject=subject, random=slopes or None, nested=nested)
-    ydf, Xdf, Z, d, excluded = E.model_frame(data, formula, subject, slopes, nested)
+    return df_method
+
+
+def _fixed_design(ydf, Xdf):
+    """Outcome and fixed-effects design as arrays, refused when not finite, constant or
+    rank-deficient: (y, X, coefficient names)."""
     yname = ydf.design_info.column_names[0]
     y = np.asarray(ydf, dtype=float)[:, 0]
     if not np.all(np.isfinite(y)):
@@ -161,7 +159,6 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
                             f"({y[0]:g}); there is nothing to model")
     X = np.asarray(Xdf, dtype=float)
     coef_names = list(Xdf.design_info.column_names)
-    n, p = X.shape
     if not np.all(np.isfinite(X)):
         bad = [nm for j, nm in enumerate(coef_names) if not np.all(np.isfinite(X[:, j]))]
         raise AnalysisError(f"predictor {bad[0]!r} has missing or infinite values after the "
@@ -169,11 +166,19 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     for j, name in enumerate(coef_names):
         if name != "Intercept" and np.ptp(X[:, j]) == 0:
             raise AnalysisError(f"predictor column {name!r} is constant in the complete rows")
-    if np.linalg.matrix_rank(X) < p:
+    if np.linalg.matrix_rank(X) < X.shape[1]:
         raise AnalysisError("fixed-effects design is rank-deficient (collinear terms)")
+    return y, X, coef_names
+
+
+def _random_design(d, Z, subject, nested, correlated, p):
+    """Subject codes, Z with the nested-unit indicators, the ThetaMap; refused when the
+    random part is not identifiable: (codes, uniques, Zfull, tmap)."""
+    from hipstats.stats.lmm import engine as E
+
+    n = len(d)
     codes, uniques = pd.factorize(d[subject].astype(str), sort=True)
-    m = len(uniques)
-    q = Z.shape[1]
+    m, q = len(uniques), Z.shape[1]
     check_min_subjects(d, subject, max(3, q + 1), "a mixed model", n=m)
     n_nested = n_units = 0
     Zfull = Z
@@ -194,51 +199,24 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
                             "simplify the random part")
     if n <= p + tmap.k:
         raise AnalysisError(f"too few observations ({n}) for the model")
-    # With an intercept, fit y minus its mean (the intercept takes it back afterwards):
-    # y'y - fitted parts is a difference of large sums when y sits far from zero, and the
-    # deviance lost digits (y + 1000 moved the log-likelihood by 1e-4; invariance tests)
-    int_col = [j for j, nm in enumerate(coef_names) if nm == "Intercept"
-               and np.all(X[:, j] == 1.0)]
-    ybar = float(y.mean()) if int_col else 0.0
-    y = y - ybar
-    B = E.blocks(X, Zfull, y, codes, m)
-    theta, info = E.optimise(B, tmap, reml)
-    ev = info.pop("eval")
-    dev = ev.dev
-    sigma = float(np.sqrt(ev.pwrss / (n - p if reml else n)))
-    beta = ev.beta.copy()
-    if int_col:
-        beta[int_col[0]] += ybar
-    V0 = sigma ** 2 * ev.parts["C"]
-    lam = tmap.lam(theta)
-    Dm = sigma ** 2 * lam @ lam.T
-    npar = p + tmap.k + 1
-    singular = bool(np.any(np.abs(theta[tmap.diag]) < 1e-4))
-    if singular:
-        warnings.warn(f"mixed_model: singular fit for {formula!r} (a random-effect variance "
-                      "is zero or a correlation is +/-1); simplify the random part",
-                      stacklevel=3)
-    converged = info["converged"]
-    if not converged:
-        warnings.warn(f"mixed_model: convergence not confirmed for {formula!r}: scaled "
-                      f"gradient {info['scaled_gradient_max']:.3g} (lme4's tolerance 2e-3)",
-                      stacklevel=3)
-    se = np.sqrt(np.diag(V0))
-    V_use = V0
-    dfs = np.full(p, float(n - p))
-    state = {"B": B, "tmap": tmap, "beta": beta, "V0": V0, "X": X, "Zfull": Zfull,
-             "codes": codes, "lam": lam, "coef_names": coef_names, "frame": d}
-    if reml:
-        state["refit_ml"] = lambda: mixed_model(data, formula, subject, random=random,
-                                                reml=False, df_method="satterthwaite",
-                                                alpha=alpha, correlated=correlated,
-                                                nested=nested)
+    return codes, uniques, Zfull, tmap
+
+
+def _fixed_inference(df_method, state, theta, sigma, reml, info, ev, alpha):
+    """Fixed-effects table and the covariance its tests use: (fixed, V_use)."""
+    from hipstats.stats.lmm import ddf as D
+
+    beta, V0, X, names = state["beta"], state["V0"], state["X"], state["coef_names"]
+    p = len(beta)
+    se, V_use, dfs = np.sqrt(np.diag(V0)), V0, np.full(p, float(X.shape[0] - p))
     if df_method == "satterthwaite":
-        sat = D.Satterthwaite(theta, sigma, B, tmap, reml, V0, info.get("hessian_vp"), ev)
+        sat = D.Satterthwaite(theta, sigma, state["B"], state["tmap"], reml, V0,
+                              info.get("hessian_vp"), ev)
         state["satterthwaite"] = sat
         dfs = np.array([sat.t_df(np.eye(p)[j]) for j in range(p)])
     elif df_method == "kenward-roger":
-        PhiA, P, W = D.kenward_roger(X, Zfull, codes, lam, sigma, D.kr_generators(tmap), V0)
+        PhiA, P, W = D.kenward_roger(X, state["Zfull"], state["codes"], state["lam"], sigma,
+                                     D.kr_generators(state["tmap"]), V0)
         state["kr"] = (PhiA, P, W)
         V_use = PhiA
         se = np.sqrt(np.diag(PhiA))
@@ -248,7 +226,13 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
     fixed = pd.DataFrame({"estimate": beta, "se": se, "df": dfs, "t": tvals,
                           "pval": 2 * sps.t.sf(np.abs(tvals), dfs),
                           "ci_low": beta - qcrit * se, "ci_high": beta + qcrit * se},
-                         index=pd.Index(coef_names, name="term"))
+                         index=pd.Index(names, name="term"))
+    return fixed, V_use
+
+
+def _varcorr(Dm, sigma, subject, slopes, nested, correlated) -> pd.DataFrame:
+    """Variances and correlations as R's ``as.data.frame(VarCorr())``."""
+    q = len(slopes) + 1
     names = ["(Intercept)"] + slopes
     rows = []
     if nested:
@@ -261,18 +245,73 @@ def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
                 corr = Dm[i, j] / (sd[i] * sd[j]) if sd[i] > 0 and sd[j] > 0 else np.nan
                 rows.append((subject, names[j], names[i], Dm[i, j], corr))
     rows.append(("Residual", None, None, sigma ** 2, sigma))
-    random_df = pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+    return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
+
+
+def _warn_fit(info, singular, formula):
+    if singular:
+        warnings.warn(f"mixed_model: singular fit for {formula!r} (a random-effect variance "
+                      "is zero or a correlation is +/-1); simplify the random part",
+                      stacklevel=4)
+    if not info["converged"]:
+        warnings.warn(f"mixed_model: convergence not confirmed for {formula!r}: scaled "
+                      f"gradient {info['scaled_gradient_max']:.3g} (lme4's tolerance 2e-3)",
+                      stacklevel=4)
+
+
+def _mixed_model(data: pd.DataFrame, formula: str, subject: str, random=None,
+                 reml: bool = True, df_method: str = "satterthwaite", alpha: float = 0.05,
+                 correlated: bool = True, nested: str | None = None) -> MixedModelResult:
+    """:func:`mixed_model` without the BLAS thread limit."""
+    from hipstats.stats.lmm import engine as E
+
+    df_method = _check_arguments(data, df_method, reml, alpha)
+    slopes = _parse_random(random)
+    check_columns(data, subject=subject, random=slopes or None, nested=nested)
+    ydf, Xdf, Z, d, excluded = E.model_frame(data, formula, subject, slopes, nested)
+    y, X, coef_names = _fixed_design(ydf, Xdf)
+    n, p = X.shape
+    codes, uniques, Zfull, tmap = _random_design(d, Z, subject, nested, correlated, p)
+    m, q = len(uniques), Z.shape[1]
+    # With an intercept, fit y minus its mean (the intercept takes it back afterwards):
+    # y'y - fitted parts is a difference of large sums when y sits far from zero, and the
+    # deviance lost digits (y + 1000 moved the log-likelihood by 1e-4; invariance tests)
+    int_col = [j for j, nm in enumerate(coef_names) if nm == "Intercept"
+               and np.all(X[:, j] == 1.0)]
+    ybar = float(y.mean()) if int_col else 0.0
+    B = E.blocks(X, Zfull, y - ybar, codes, m)
+    theta, info = E.optimise(B, tmap, reml)
+    ev = info.pop("eval")
+    dev = ev.dev
+    sigma = float(np.sqrt(ev.pwrss / (n - p if reml else n)))
+    beta = ev.beta.copy()
+    if int_col:
+        beta[int_col[0]] += ybar
+    lam = tmap.lam(theta)
+    npar = p + tmap.k + 1
+    singular = bool(np.any(np.abs(theta[tmap.diag]) < 1e-4))
+    _warn_fit(info, singular, formula)
+    state = {"B": B, "tmap": tmap, "beta": beta, "V0": sigma ** 2 * ev.parts["C"], "X": X,
+             "Zfull": Zfull, "codes": codes, "lam": lam, "coef_names": coef_names,
+             "frame": d}
+    if reml:
+        state["refit_ml"] = lambda: mixed_model(data, formula, subject, random=random,
+                                                reml=False, df_method="satterthwaite",
+                                                alpha=alpha, correlated=correlated,
+                                                nested=nested)
+    fixed, V_use = _fixed_inference(df_method, state, theta, sigma, reml, info, ev, alpha)
     # conditional modes b = Lambda u (subject-level effects)
-    b = (lam @ ev.parts["u"]).T[:, :q]
-    blups = pd.DataFrame(b, index=pd.Index(uniques, name=subject), columns=names)
-    vcov = pd.DataFrame(V_use, index=fixed.index, columns=fixed.index)
+    blups = pd.DataFrame((lam @ ev.parts["u"]).T[:, :q], index=pd.Index(uniques, name=subject),
+                         columns=["(Intercept)"] + slopes)
     return MixedModelResult(
         formula=formula, subject=subject, random_terms=slopes, reml=reml, df_method=df_method,
-        fixed=fixed, random=random_df, loglik=-dev / 2, aic=dev + 2 * npar,
-        bic=dev + np.log(n) * npar, deviance=dev, converged=bool(converged), singular=singular,
-        theta=theta, sigma=sigma, vcov=vcov, nobs=n, ngroups=m, optimizer_info=info,
-        exclusions=excluded, blups=blups, correlated=correlated, nested=nested, npar=npar,
-        _design_info=Xdf.design_info, _alpha=alpha, _state=state)
+        fixed=fixed, random=_varcorr(sigma ** 2 * lam @ lam.T, sigma, subject, slopes, nested,
+                                     correlated),
+        loglik=-dev / 2, aic=dev + 2 * npar, bic=dev + np.log(n) * npar, deviance=dev,
+        converged=bool(info["converged"]), singular=singular, theta=theta, sigma=sigma,
+        vcov=pd.DataFrame(V_use, index=fixed.index, columns=fixed.index), nobs=n, ngroups=m,
+        optimizer_info=info, exclusions=excluded, blups=blups, correlated=correlated,
+        nested=nested, npar=npar, _design_info=Xdf.design_info, _alpha=alpha, _state=state)
 
 
 def select_random(data: pd.DataFrame, formula: str, subject: str, random, **kwargs):

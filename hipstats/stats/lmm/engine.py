@@ -680,82 +680,79 @@ def _to_boundary(theta: np.ndarray, k: int, tmap: ThetaMap) -> np.ndarray:
     return np.array([lam[ps[0]] for ps in tmap.positions])
 
 
-def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None = None,
-             max_iter: int = 200) -> tuple[np.ndarray, dict]:
-    """Minimise the profiled deviance over the free theta; see the module docstring.
+class _Newton:
+    """The optimiser's state: evaluation counts, the cached Hessians of the current point,
+    and Newton's method from a point (:meth:`search`)."""
 
-    Newton's method with the exact gradient and the exact Hessian (:func:`hessians`),
-    eigenvalues made positive so every step descends, backtracking line search, until the
-    Newton decrement is below 1e-10 of the deviance; then Newton steps to rounding level
-    while the scaled gradient falls. Then lme4's convergence test with the exact profiled
-    Hessian at the final point; the Hessian of ``devfun_vp`` there (what the Satterthwaite
-    df need) is returned as ``info["hessian_vp"]``.
+    def __init__(self, B: Blocks, tmap: ThetaMap, reml: bool, max_iter: int):
+        self.B, self.tmap, self.reml, self.max_iter = B, tmap, reml, max_iter
+        self.counts = {"g": 0, "h": 0}
+        self.cache = {}
 
-    Returns the canonical theta (diagonals >= 0) and a dict with ``ngev`` (gradient
-    evaluations), ``nhev`` (Hessian evaluations), ``iterations``, ``deviance``,
-    ``gradient``, ``scaled_gradient_max``, ``boundary`` (theta indices of variances at 0),
-    ``converged``, ``hessian_vp``, ``sigma`` and ``eval`` (the :class:`Eval` at theta).
-    """
-    counts = {"g": 0, "h": 0}
+    def fg(self, x):
+        self.counts["g"] += 1
+        return evaluate(x, self.B, self.tmap, self.reml, grad=True)
 
-    def fg(x):
-        counts["g"] += 1
-        return evaluate(x, B, tmap, reml, grad=True)
-
-    cache = {}
-
-    def both(e):
+    def both(self, e):
         """(profiled Hessian, devfun_vp Hessian) at the point of e, computed once."""
-        if cache.get("e") is not e:
-            counts["h"] += 1
-            cache["e"], cache["H"] = e, hessians(e, B, tmap, reml)
-        return cache["H"]
+        if self.cache.get("e") is not e:
+            self.counts["h"] += 1
+            self.cache["e"], self.cache["H"] = e, hessians(e, self.B, self.tmap, self.reml)
+        return self.cache["H"]
 
-    def hess(e):
-        H = both(e)[0]
-        return H if np.all(np.isfinite(H)) else np.eye(tmap.k) * max(1.0, abs(e.dev))
+    def hess(self, e):
+        H = self.both(e)[0]
+        return H if np.all(np.isfinite(H)) else np.eye(self.tmap.k) * max(1.0, abs(e.dev))
 
-    def search(x, e, fixed=()):
+    def search(self, x, e, fixed=()):
         """Newton from x (the ``fixed`` coordinates held where they are); returns
         (x, Eval, H, iterations, finished)."""
+        k = self.tmap.k
         it, done = 0, False
-        free = np.array([k for k in range(tmap.k) if k not in fixed], dtype=int)
+        free = np.array([j for j in range(k) if j not in fixed], dtype=int)
         if not len(free):
             return x, e, None, 0, True
-        H = hess(e)
-        for it in range(1, max_iter + 1):
-            step = np.zeros(tmap.k)
+        H = self.hess(e)
+        for it in range(1, self.max_iter + 1):
+            step = np.zeros(k)
             step[free] = _newton_step(H[np.ix_(free, free)], e.grad[free])
             decrement = float(-(e.grad @ step))
             tol = 1e-10 * max(1.0, abs(e.dev))
             if decrement < tol:
                 done = True
                 break
-            t, ok = 1.0, False
-            for _ in range(40):
-                en = fg(x + t * step)
-                if np.isfinite(en.dev) and en.grad is not None and (
-                        en.dev <= e.dev - 1e-4 * t * decrement or (en.dev < e.dev and t < 1e-3)):
-                    ok = True
-                    break
-                t /= 2
-            if not ok:      # no further progress possible at rounding level
+            t, en = self._line_search(x, e, step, decrement)
+            if en is None:      # no further progress possible at rounding level
                 done = decrement < 1e2 * tol
                 break
             x, e = x + t * step, en
-            H = hess(e)
+            H = self.hess(e)
         return x, e, H, it, done
 
-    small = x0 is None and B.m < SMALL_DATA
+    def _line_search(self, x, e, step, decrement):
+        """Backtracking: (t, Eval) of the first sufficient decrease, or (None, None)."""
+        t = 1.0
+        for _ in range(40):
+            en = self.fg(x + t * step)
+            if np.isfinite(en.dev) and en.grad is not None and (
+                    en.dev <= e.dev - 1e-4 * t * decrement or (en.dev < e.dev and t < 1e-3)):
+                return t, en
+            t /= 2
+        return None, None
+
+
+def _starts(nw: _Newton, x0, small: bool) -> list:
+    """Evaluated start points, best first. Large cohorts: the moment start (lme4's only as
+    a fallback). Small data (fewer than SMALL_DATA subjects, where a search costs
+    milliseconds): also lme4's start and lme4's start with 3x and 0.3x the relative SDs,
+    keeping the best optimum. The differential tests found weakly identified sets with two
+    local optima where one start finds the worse one (logLik 113.027 against 113.273;
+    -93.60 against -93.04)."""
+    tmap = nw.tmap
     if x0 is not None:
         starts = [np.asarray(x0, float).copy()]
     else:
-        # Large cohorts: the moment start (lme4's only as a fallback). Small data (fewer
-        # than SMALL_DATA subjects, where a search costs milliseconds): also lme4's start
-        # and lme4's start with 3x and 0.3x the relative SDs, keeping the best optimum. The
-        # differential tests found weakly identified sets with two local optima where one
-        # start finds the worse one (logLik 113.027 against 113.273; -93.60 against -93.04).
-        starts = [_moment_start(B, tmap), tmap.start()]
+        starts = [_moment_start(nw.B, tmap), tmap.start()]
         if small:
             starts += [3.0 * tmap.start(), 0.3 * tmap.start()]
     evaluated = []
@@ -764,118 +761,165 @@ def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None
             break
         if any(np.array_equal(xs, s) for _, s, _ in evaluated):
             continue
-        e_s = fg(xs)
+        e_s = nw.fg(xs)
         if np.isfinite(e_s.dev) and e_s.grad is not None:
             evaluated.append((e_s.dev, xs, e_s))
     if not evaluated:
         raise AnalysisError("the deviance is not finite at the start values (is the outcome "
                             "fitted exactly by the fixed effects?)")
     evaluated.sort(key=lambda t: t[0])
-    it, best = 0, None
-    for _, xs, es in (evaluated if small else evaluated[:1]):
-        found = search(xs, es)
-        it += found[3]
-        if best is None or found[1].dev < best[1].dev - 1e-9 * max(1.0, abs(best[1].dev)):
-            best = found
-    x, e, H, _, done = best
-    fx = e.dev
+    return evaluated
+
+
+def _snap_to_boundary(nw: _Newton, x, e):
+    """Canonical theta; a variance (diagonal) at zero is a constrained optimum: fixed at
+    exactly 0 when that does not raise the deviance. Returns (theta, Eval, boundary)."""
+    tmap, fx = nw.tmap, e.dev
     theta = tmap.canonical(x)
-    # a variance (diagonal) at zero is a constrained optimum: fix it at exactly 0
     boundary = [k for k in range(tmap.k) if tmap.diag[k] and abs(theta[k]) < 1e-6]
     if boundary:
         th0 = theta.copy()
         th0[boundary] = 0.0
-        f0 = evaluate(th0, B, tmap, reml, grad=False).dev
+        f0 = evaluate(th0, nw.B, tmap, nw.reml, grad=False).dev
         if f0 <= fx + 1e-9 * max(1.0, abs(fx)):
             theta = th0
         else:
             boundary = []
     if not np.array_equal(theta, x):
-        e = fg(theta)
-    fx = e.dev
-    # Boundary search. A weakly identified random part can have its optimum on the
-    # boundary (a variance of 0, or a correlation of +/-1: a diagonal of Lambda at 0) at the
-    # end of a long, curved, nearly flat valley that Newton's method (and lme4's bobyqa)
-    # leave before its end: the held-out differential sets had four such fits, stopped
-    # 5e-8 to 1e-6 of deviance short. So each diagonal is also fixed at 0 (keeping the
-    # variance of its effect where a row has other entries), the rest re-optimised, and the
-    # boundary fit kept when its deviance is lower, or equal to rounding when the diagonal
-    # was below lme4's singularity threshold (1e-4) already. Small data always; large
-    # cohorts only for diagonals below 1e-3 (a boundary search costs Newton iterations).
-    if x0 is None:
-        for kd in range(tmap.k):
-            if not tmap.diag[kd] or kd in boundary or (not small and abs(theta[kd]) > 1e-3):
-                continue
-            th_b = _to_boundary(theta, kd, tmap)
-            e_b = fg(th_b)
-            if not np.isfinite(e_b.dev) or e_b.grad is None:
-                continue
-            fixed = boundary + [kd]
-            xb, e_b, _, it_b, _ = search(th_b, e_b, fixed=fixed)
-            it += it_b
-            tol = 1e-12 * max(1.0, abs(fx))
-            if e_b.dev < fx - tol or (abs(theta[kd]) < 1e-4 and e_b.dev <= fx + 10 * tol):
-                theta, e, fx, boundary = tmap.canonical(xb), e_b, e_b.dev, sorted(fixed)
-                if not np.array_equal(theta, xb):
-                    e = fg(theta)
-                    fx = e.dev
-    free = [k for k in range(tmap.k) if k not in boundary]
-    # Polish: the search stops at a decrement of 1e-10 of the deviance; Newton steps take
-    # theta to rounding level. Steps are accepted while the scaled gradient falls (near the
-    # optimum the deviance changes only at rounding level, ~1e-11 relative as pwrss is a
-    # difference of sums; the exact gradient still moves). The Hessian is kept while steps
-    # converge fast and recomputed when a step shrank the scaled gradient less than 10x:
-    # near a flat, quartic-like valley (a slope SD whose square is weakly identified)
-    # Newton converges only linearly far out, and four steps on a fixed Hessian left theta
-    # 6e-6 from the optimum, which moved the Satterthwaite df by 1.4e-3 (held-out set
-    # DIFF_SEED=9001 d130).
-    if free:
-        def solver(ev):
-            w, V = np.linalg.eigh(hess(ev)[np.ix_(free, free)])
-            w = np.maximum(np.abs(w), 1e-8 * max(float(np.max(np.abs(w))), 1e-12))
-            return lambda g: V @ ((V.T @ g) / w)
+        e = nw.fg(theta)
+    return theta, e, boundary
 
-        try:
-            solve = solver(e)
-            size = float(np.abs(solve(e.grad[free])).max())
-            for _ in range(POLISH_STEPS):
-                if size < 1e-11:
-                    break
-                step = np.zeros(tmap.k)
-                step[free] = -solve(e.grad[free])
-                e1 = fg(theta + step)
-                if not np.isfinite(e1.dev) or e1.dev > fx + 1e-8 * max(1.0, abs(fx)):
-                    break
-                size1 = float(np.abs(solve(e1.grad[free])).max())
-                if size1 >= size:
-                    break
-                theta, e, fx = theta + step, e1, e1.dev
-                if size1 > 0.1 * size:
-                    solve = solver(e)
-                    size1 = float(np.abs(solve(e.grad[free])).max())
-                size = size1
-        except np.linalg.LinAlgError:
-            pass
+
+def _boundary_search(nw: _Newton, theta, e, boundary, small: bool):
+    """A weakly identified random part can have its optimum on the boundary (a variance of
+    0, or a correlation of +/-1: a diagonal of Lambda at 0) at the end of a long, curved,
+    nearly flat valley that Newton's method (and lme4's bobyqa) leave before its end: the
+    held-out differential sets had four such fits, stopped 5e-8 to 1e-6 of deviance short.
+    So each diagonal is also fixed at 0 (keeping the variance of its effect where a row has
+    other entries), the rest re-optimised, and the boundary fit kept when its deviance is
+    lower, or equal to rounding when the diagonal was below lme4's singularity threshold
+    (1e-4) already. Small data always; large cohorts only for diagonals below 1e-3 (a
+    boundary search costs Newton iterations). Returns (theta, Eval, boundary, iterations)."""
+    tmap, fx, it = nw.tmap, e.dev, 0
+    for kd in range(tmap.k):
+        if not tmap.diag[kd] or kd in boundary or (not small and abs(theta[kd]) > 1e-3):
+            continue
+        th_b = _to_boundary(theta, kd, tmap)
+        e_b = nw.fg(th_b)
+        if not np.isfinite(e_b.dev) or e_b.grad is None:
+            continue
+        fixed = boundary + [kd]
+        xb, e_b, _, it_b, _ = nw.search(th_b, e_b, fixed=fixed)
+        it += it_b
+        tol = 1e-12 * max(1.0, abs(fx))
+        if e_b.dev < fx - tol or (abs(theta[kd]) < 1e-4 and e_b.dev <= fx + 10 * tol):
+            theta, e, fx, boundary = tmap.canonical(xb), e_b, e_b.dev, sorted(fixed)
+            if not np.array_equal(theta, xb):
+                e = nw.fg(theta)
+                fx = e.dev
+    return theta, e, boundary, it
+
+
+def _polish(nw: _Newton, theta, e, free):
+    """The search stops at a decrement of 1e-10 of the deviance; Newton steps take theta
+    to rounding level. Steps are accepted while the scaled gradient falls (near the optimum
+    the deviance changes only at rounding level, ~1e-11 relative as pwrss is a difference
+    of sums; the exact gradient still moves). The Hessian is kept while steps converge fast
+    and recomputed when a step shrank the scaled gradient less than 10x: near a flat,
+    quartic-like valley (a slope SD whose square is weakly identified) Newton converges
+    only linearly far out, and four steps on a fixed Hessian left theta 6e-6 from the
+    optimum, which moved the Satterthwaite df by 1.4e-3 (held-out set DIFF_SEED=9001
+    d130). Returns (theta, Eval)."""
+    fx = e.dev
+
+    def solver(ev):
+        w, V = np.linalg.eigh(nw.hess(ev)[np.ix_(free, free)])
+        w = np.maximum(np.abs(w), 1e-8 * max(float(np.max(np.abs(w))), 1e-12))
+        return lambda g: V @ ((V.T @ g) / w)
+
+    try:
+        solve = solver(e)
+        size = float(np.abs(solve(e.grad[free])).max())
+        for _ in range(POLISH_STEPS):
+            if size < 1e-11:
+                break
+            step = np.zeros(nw.tmap.k)
+            step[free] = -solve(e.grad[free])
+            e1 = nw.fg(theta + step)
+            if not np.isfinite(e1.dev) or e1.dev > fx + 1e-8 * max(1.0, abs(fx)):
+                break
+            size1 = float(np.abs(solve(e1.grad[free])).max())
+            if size1 >= size:
+                break
+            theta, e, fx = theta + step, e1, e1.dev
+            if size1 > 0.1 * size:
+                solve = solver(e)
+                size1 = float(np.abs(solve(e.grad[free])).max())
+            size = size1
+    except np.linalg.LinAlgError:
+        pass
+    return theta, e
+
+
+def _scaled_gradient_max(Hp, gx, free) -> float:
+    """lme4's convergence measure: the Newton-scaled gradient over the free theta."""
+    if not free:
+        return 0.0
+    gf = gx[free]
+    try:
+        sc = np.linalg.solve(np.linalg.cholesky(Hp[np.ix_(free, free)]), gf)
+        return float(np.max(np.minimum(np.abs(sc), np.abs(gf))))
+    except np.linalg.LinAlgError:   # not positive definite: judge the raw gradient
+        return float(np.max(np.abs(gf)))
+
+
+def optimise(B: Blocks, tmap: ThetaMap, reml: bool = True, x0: np.ndarray | None = None,
+             max_iter: int = 200) -> tuple[np.ndarray, dict]:
+    """Minimise the profiled deviance over the free theta; see the module docstring.
+
+    Newton's method with the exact gradient and the exact Hessian (:func:`hessians`),
+    eigenvalues made positive so every step descends, backtracking line search, until the
+    Newton decrement is below 1e-10 of the deviance (:class:`_Newton`); then a variance at
+    zero fixed there, the boundary search (:func:`_boundary_search`) and Newton steps to
+    rounding level while the scaled gradient falls (:func:`_polish`). Then lme4's
+    convergence test with the exact profiled Hessian at the final point; the Hessian of
+    ``devfun_vp`` there (what the Satterthwaite df need) is returned as
+    ``info["hessian_vp"]``.
+
+    Returns the canonical theta (diagonals >= 0) and a dict with ``ngev`` (gradient
+    evaluations), ``nhev`` (Hessian evaluations), ``iterations``, ``deviance``,
+    ``gradient``, ``scaled_gradient_max``, ``boundary`` (theta indices of variances at 0),
+    ``converged``, ``hessian_vp``, ``sigma`` and ``eval`` (the :class:`Eval` at theta).
+    """
+    nw = _Newton(B, tmap, reml, max_iter)
+    small = x0 is None and B.m < SMALL_DATA
+    evaluated = _starts(nw, x0, small)
+    it, best = 0, None
+    for _, xs, es in (evaluated if small else evaluated[:1]):
+        found = nw.search(xs, es)
+        it += found[3]
+        if best is None or found[1].dev < best[1].dev - 1e-9 * max(1.0, abs(best[1].dev)):
+            best = found
+    x, e, _, _, done = best
+    theta, e, boundary = _snap_to_boundary(nw, x, e)
+    if x0 is None:
+        theta, e, boundary, it_b = _boundary_search(nw, theta, e, boundary, small)
+        it += it_b
+    free = [k for k in range(tmap.k) if k not in boundary]
+    if free:
+        theta, e = _polish(nw, theta, e, free)
     th_c = tmap.canonical(theta)
     if not np.array_equal(th_c, theta):
         theta = th_c
-        e = fg(theta)
+        e = nw.fg(theta)
     fx, gx = e.dev, e.grad
     sigma = float(np.sqrt(e.pwrss / (B.n - B.p if reml else B.n)))
-    Hp, Hvp = both(e)
-    scaled_max = 0.0
-    if free:
-        gf = gx[free]
-        try:
-            Rc = np.linalg.cholesky(Hp[np.ix_(free, free)])
-            sc = np.linalg.solve(Rc, gf)
-            scaled_max = float(np.max(np.minimum(np.abs(sc), np.abs(gf))))
-        except np.linalg.LinAlgError:   # not positive definite: judge the raw gradient
-            scaled_max = float(np.max(np.abs(gf)))
-    converged = bool(scaled_max < 2e-3)
+    Hp, Hvp = nw.both(e)
+    scaled_max = _scaled_gradient_max(Hp, gx, free)
     info = {"method": "Newton (exact gradient and Hessian)",
-            "iterations": it, "ngev": counts["g"], "nhev": counts["h"], "deviance": float(fx),
-            "gradient": [float(v) for v in gx], "scaled_gradient_max": scaled_max,
-            "newton_finished": bool(done), "boundary": [int(b) for b in boundary],
-            "converged": converged, "hessian_vp": Hvp, "sigma": sigma, "eval": e}
+            "iterations": it, "ngev": nw.counts["g"], "nhev": nw.counts["h"],
+            "deviance": float(fx), "gradient": [float(v) for v in gx],
+            "scaled_gradient_max": scaled_max, "newton_finished": bool(done),
+            "boundary": [int(b) for b in boundary], "converged": bool(scaled_max < 2e-3),
+            "hessian_vp": Hvp, "sigma": sigma, "eval": e}
     return theta, info

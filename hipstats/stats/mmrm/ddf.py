@@ -129,10 +129,15 @@ class MmrmTests:
         return self.V0 @ meat @ self.V0
 
     # ------------------------------------------------------------ one-df tests
-    def _sat_df(self, l: np.ndarray) -> float:
+    def _sat_parts(self, l: np.ndarray) -> tuple[float, float]:
+        """(l'Vl, g'Wg) with g_k = l' dV/dtheta_k l = l' V A_k V l (mmrm's jac_list)."""
         Vl = self.V0 @ l
-        g = np.einsum("a,kab,b->k", Vl, -self.P, Vl)          # l' V A_k V l
-        return float(2.0 * (l @ Vl) ** 2 / (g @ self.W @ g))
+        g = np.einsum("a,kab,b->k", Vl, -self.P, Vl)
+        return float(l @ Vl), float(g @ self.W @ g)
+
+    def _sat_df(self, l: np.ndarray) -> float:
+        var, denom = self._sat_parts(l)
+        return 2.0 * var ** 2 / denom
 
     def t_df(self, l: np.ndarray) -> float:
         if self.method == "residual":
@@ -186,11 +191,6 @@ class MmrmTests:
             return 1, ddf, t2, float(sps.f.sf(t2, 1, ddf))
         t2 = (vecs[:, :rank].T @ Lb) ** 2 / vals[:rank]
         F = float(t2.sum() / rank)
-        nu = np.array([2.0 * vals[i] ** 2 / self._sat_denom(rot[i]) for i in range(rank)])
+        nu = np.array([2.0 * vals[i] ** 2 / self._sat_parts(rot[i])[1] for i in range(rank)])
         ddf = _md_denom_df(nu)
         return rank, ddf, F, float(sps.f.sf(F, rank, ddf))
-
-    def _sat_denom(self, l: np.ndarray) -> float:
-        Vl = self.V0 @ l
-        g = np.einsum("a,kab,b->k", Vl, -self.P, Vl)
-        return float(g @ self.W @ g)

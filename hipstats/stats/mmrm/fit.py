@@ -185,12 +185,14 @@ def _optimise(M, theta0: np.ndarray, reml: bool):
 
     res = optimize.minimize(f, theta0, jac=g, hess=h, method="trust-exact",
                             options={"gtol": 1e-9, "maxiter": 500})
-    theta = _polish(M, res.x, reml)
-    return theta, int(res.nit)
+    theta, e = _polish(M, res.x, reml)
+    return theta, e, int(res.nit)
 
 
-def _polish(M, theta: np.ndarray, reml: bool, steps: int = 20) -> np.ndarray:
-    """Newton steps with the exact Hessian until the step no longer lowers the objective."""
+def _polish(M, theta: np.ndarray, reml: bool, steps: int = 20):
+    """Newton steps with the exact Hessian until the step no longer lowers the objective:
+    (theta, its evaluation with derivatives; None where the covariance is not positive
+    definite)."""
     e = evaluate(M, theta, reml, order=2)
     for _ in range(steps):
         if e is None or not np.all(np.isfinite(e.hess)):
@@ -206,7 +208,7 @@ def _polish(M, theta: np.ndarray, reml: bool, steps: int = 20) -> np.ndarray:
         if e_new is None or e_new.f > e.f + 1e-12 * max(1.0, abs(e.f)):
             break
         theta, e = t_new, e_new
-    return theta
+    return theta, e
 
 
 def _converged(e) -> tuple[bool, str]:
@@ -234,8 +236,7 @@ def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov
     basis, Xc, yc = _centre(p)
     M = build_moments(Xc, yc, p.subj, p.visit, p.group, structure, m, n_groups)
     _check_size(M, p, structure, m, n_groups)
-    theta, nit = _optimise(M, _start(M, Xc, yc, p), reml)
-    e = evaluate(M, theta, reml, order=2)
+    theta, e, nit = _optimise(M, _start(M, Xc, yc, p), reml)
     ok, why = _converged(e)
     if not ok:
         nxt = _next_structure(structure)

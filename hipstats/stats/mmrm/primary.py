@@ -7,6 +7,7 @@ value on baseline (and arm).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -96,8 +97,6 @@ def _method_text(fit: MmrmResult, structures, n_post: int, time: str) -> str:
 
 def _r_call(fit: MmrmResult, time: str) -> str:
     """The same model in R's mmrm, so that a reader can reproduce it."""
-    import re
-
     rhs = fit.formula.split("~", 1)[1]
     rhs = re.sub(r"C\((\w+), levels=\[[^\]]*\]\)", r"\1", rhs)
     rhs = re.sub(r"C\((\w+)\)", r"\1", rhs).strip()
