@@ -19,7 +19,8 @@ FORBIDDEN = {
     "plots": {"io", "validation", "report", "cli", "power"},
     "labels": {"io", "validation", "stats", "power", "plots", "tables", "report", "cli",
                "synthetic"},
-    "report": {"cli"},
+    "report": {"cli", "pages"},
+    "pages": {"cli"},
     "studylock": {"io", "validation", "stats", "power", "plots", "tables", "report", "cli",
                   "design", "synthetic", "errors"},
 }

@@ -34,7 +34,7 @@ def test_packaged_notebooks_are_the_repository_notebooks():
 def test_init_scaffolds_and_refuses_a_non_empty_folder(tmp_path, capsys):
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0
-    for rel in ("notebooks/01-strength-and-function.ipynb", "notebooks/03-evidence.ipynb",
+    for rel in ("notebooks/design-page.ipynb", "notebooks/03-evidence.ipynb",
                 "hipstats.toml", "data/raw/.gitkeep", "data/external/published_trials.csv",
                 "README.md", ".github/workflows/report.yml", "requirements.lock"):
         assert (study / rel).is_file(), rel

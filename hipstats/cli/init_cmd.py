@@ -1,6 +1,7 @@
 """``hipstats init DIR``: scaffold an analysis project for someone who installed hipstats.
 
-Writes the three report notebooks (shipped as package data), a ``hipstats.toml`` saying how
+Writes the report notebooks (shipped as package data: the design page, rendered for the
+built-in pages 01 and 02 and for every declared design, and 03), a ``hipstats.toml`` saying how
 to read the study's files, ``data/raw/`` (raw data is immutable: put exports there),
 ``data/external/`` with the trial summaries notebook 03 pools, a README, a ``.gitignore``,
 ``requirements.lock`` (the exact environment that renders the report: hipstats named the way

@@ -40,7 +40,7 @@ DESIGN_KEYS = ("time", "timepoints", "groups", "reference", "baseline", "primary
 MEASURE_KEYS = ("instrument", "unit", "label", "low", "high", "range", "required", "visits",
                 "direction", "mcid", "mcid_source", "description", "levels")
 COVARIATE_KEYS = ("unit", "label", "low", "high", "range", "required", "levels", "description")
-PRIMARY_KEYS = ("outcome", "strength")
+PRIMARY_KEYS = ("outcome", "strength", "uninvolved")
 
 
 class DesignError(HipstatsError, ValueError):

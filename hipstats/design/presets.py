@@ -33,7 +33,8 @@ PRESETS: dict[str, dict] = {
     "program6wk": {
         "time": "week",
         "timepoints": [0, 2, 4, 6],
-        "primary": {"strength": "strength", "outcome": "function_score"},
+        "primary": {"strength": "strength", "outcome": "function_score",
+                    "uninvolved": "strength_uninvolved"},
         "derived": ["lsi"],
         "description": (
             "6-week hip-abductor strengthening program (side-lying leg lifts, hip drops, banded "

@@ -33,23 +33,36 @@ from hipstats.errors import HipstatsDataError, HipstatsError
 __all__ = ["ReportConfig", "build", "check", "NOTEBOOK_DESIGNS", "ReportFailed", "Page",
            "DESIGN_PAGE"]
 
-#: Which design's data each numbered notebook reads (parameter ``data_path``).
-NOTEBOOK_DESIGNS = {"01-strength-and-function": "program6wk", "02-pfps-pain": "pfps3wk",
-                    "03-evidence": None}
-#: The generic page, rendered once per design the study config declares ([design.NAME]):
-#: ``notebooks/design-page.ipynb`` (the package's copy when the project has none).
+#: The built-in pages: the generic page (below) rendered for the two built-in designs, under
+#: these names, prefixes of their tables and figures, and titles. A project's own numbered
+#: notebook of the same name (an older ``hipstats init``) is rendered instead.
+BUILTIN_PAGES = {
+    "01-strength-and-function": ("program6wk", "01",
+                                 "Strength and function over a 6-week hip-abductor program"),
+    "02-pfps-pain": ("pfps3wk", "02", "Pain and strength in runners with patellofemoral pain"),
+}
+#: Which design's data each page of this repository reads (parameter ``data_path``).
+NOTEBOOK_DESIGNS = {**{stem: b[0] for stem, b in BUILTIN_PAGES.items()}, "03-evidence": None}
+#: The generic page (``notebooks/design-page.ipynb``, the package's copy when the project has
+#: none): rendered for the built-in pages and once per design the study config declares
+#: ([design.NAME]) as ``design-NAME``.
 DESIGN_PAGE = "design-page.ipynb"
 
 
 @dataclass(frozen=True)
 class Page:
     """One page of the report: a notebook, the name of its outputs and the design it reads
-    (``None`` for pages without data; the generic page is one Page per declared design)."""
+    (``None`` for pages without data). Generic pages (the design page) also carry the prefix
+    of their tables and figures and their title."""
 
     path: Path
     stem: str
     design: str | None = None
     generic: bool = False
+    prefix: str = ""
+    title: str = ""
+
+
 KEY_PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "nbclient",
                 "nbconvert", "nbformat", "patsy", "pandera")
 
@@ -126,13 +139,18 @@ def declared_page_designs(cfg: ReportConfig) -> list[str]:
 def _notebooks(cfg: ReportConfig) -> list[Page]:
     all_nbs = sorted(cfg.notebooks_dir.glob("[0-9][0-9]-*.ipynb"))
     pages = [Page(p, p.stem, NOTEBOOK_DESIGNS.get(p.stem)) for p in all_nbs]
+    own = {p.stem for p in pages}
     declared = declared_page_designs(cfg)
-    # a built-in design without a numbered page (hipknee6wk) given with --data gets one too
+    # a built-in design without a page of its own (hipknee6wk) given with --data gets one too
     declared += sorted(d for d in cfg.data if d not in declared
                        and d not in NOTEBOOK_DESIGNS.values())
-    if declared:
-        generic = _design_page_path(cfg)
-        pages += [Page(generic, f"design-{d}", d, True) for d in declared]
+    generic = _design_page_path(cfg)
+    pages += [Page(generic, stem, d, True, prefix, title)
+              for stem, (d, prefix, title) in BUILTIN_PAGES.items()
+              if stem not in own and _wants_builtin(cfg, d)]
+    pages += [Page(generic, f"design-{d}", d, True, f"design-{d}", f"Trial report: {d}")
+              for d in declared]
+    pages.sort(key=lambda p: p.stem)
     if not pages:
         raise ReportFailed(f"no numbered notebooks (NN-name.ipynb) in {cfg.notebooks_dir}")
     if not cfg.notebooks:
@@ -145,6 +163,14 @@ def _notebooks(cfg: ReportConfig) -> list[Page]:
             raise ReportFailed(f"no notebook {name!r}; available: {[p.stem for p in pages]}")
         chosen += [h for h in hit if h not in chosen]
     return _readable(sorted(chosen, key=lambda p: p.stem))
+
+
+def _wants_builtin(cfg: ReportConfig, design: str) -> bool:
+    """A built-in page is rendered when the project has the design page
+    (``notebooks/design-page.ipynb``: this repository and every ``hipstats init`` study) or
+    names data for its design (``--data``, a ``[data.NAME]`` table)."""
+    return ((cfg.notebooks_dir / DESIGN_PAGE).is_file() or design in cfg.data
+            or design in _config_designs(cfg))
 
 
 def _readable(nbs: list[Page]) -> list[Page]:
@@ -294,7 +320,8 @@ def _params(cfg: ReportConfig, page: Page, data_paths: dict, tmp: Path) -> dict:
          "seed": cfg.seed, "alpha": cfg.alpha}
     if page.generic:
         p["design_name"] = design
-        p["page"] = page.stem
+        p["page"] = page.prefix
+        p["title"] = page.title
     if design:
         path = data_paths.get(design)
         p["data_path"] = None if path is None or _is_bundled_example(path, design) else path
@@ -421,13 +448,14 @@ def _index(entries: list[tuple[str, str]], manifest_versions: dict, inputs: dict
 def _title(page: Page) -> str:
     import nbformat
 
+    if page.title:
+        return page.title
     nb = nbformat.read(page.path, as_version=4)
-    suffix = f": {page.design}" if page.generic else ""
     for c in nb.cells:
         if c.cell_type == "markdown":
             for line in c.source.splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip() + suffix
+                    return line[2:].strip()
     return page.stem
 
 
