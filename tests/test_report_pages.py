@@ -68,3 +68,15 @@ def test_page_01_apa_p_values_and_no_singular_fit():
     assert "&lt; .001" in text
     assert "maximal random part (1 + week | subject) was reported: its fit is not singular" in text
     assert not re.search(r"singular fit \(|WARNING: singular", text)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_page_title_is_its_heading_in_the_index(page):
+    """Browser tabs and bookmarks show the page's title (the index's link text), not
+    nbconvert's default "Notebook"."""
+    import html
+
+    title = html.unescape(re.search(r"<title>([^<]*)</title>",
+                                    page.read_text(encoding="utf-8")).group(1))
+    index = html.unescape((ROOT / "reports" / "index.html").read_text(encoding="utf-8"))
+    assert title != "Notebook" and f'href="{page.name}">{title}</a>' in index

@@ -404,6 +404,7 @@ def _render_one(pg: Page, params: dict, tmp: Path, show_code: bool) -> list[str]
     nb = execute_notebook(nb, pg.stem, workdir=str(Path.cwd().resolve() if pg.generic
                                                      else nb_path.parent.resolve()))
     page = tmp / f"{pg.stem}.html"
+    nb.metadata["title"] = _title(pg)  # the page's <title>, not "Notebook"
     page.write_text(_html(nb, show_code), encoding="utf-8")
     from hipstats.report.docx_export import notebook_to_docx
 
