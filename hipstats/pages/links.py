@@ -36,8 +36,8 @@ def links(page: PageContext) -> None:
         say(f"### {page.label(s, False)} and {page.prose(y)}")
         text = [_per_visit(page, sub, s, y, both)]
         if len(both) >= 2:
-            text += [_change_corr(page, s, y, both), _rm_corr(page, sub, s, y),
-                     _within_between(page, sub, s, y, both)]
+            _change_corr(page, s, y, both)
+            text += [_rm_corr(page, sub, s, y), _within_between(page, sub, s, y, both)]
         if len(both) >= 3:
             cl = hs.cross_lagged(sub, s, y, page.time, "subject", order=both, alpha=page.alpha)
             page.save(cl, f"cross-lagged-{y}")
@@ -67,7 +67,7 @@ def _per_visit(page: PageContext, sub, s: str, y: str, both: list) -> str:
     return summary.describe_timepoint_corr(tc, s, y, alpha=page.alpha, data=page.data)
 
 
-def _change_corr(page: PageContext, s: str, y: str, both: list) -> str:
+def _change_corr(page: PageContext, s: str, y: str, both: list) -> None:
     """Correlation of the change in strength with the change in the outcome (first to last
     visit with both), per arm."""
     T, first, last, group = page.time, both[0], both[-1], page.group
@@ -88,7 +88,6 @@ def _change_corr(page: PageContext, s: str, y: str, both: list) -> str:
     page.figure(plots.scatter_by_time(delta, f"{s}_change", f"{y}_change", "arm", corr=dc,
                                       height=2.6), f"change-corr-{y}",
                 f"Change in {page.prose(y)} against change in {page.prose(s)}")
-    return ""
 
 
 def _rm_corr(page: PageContext, sub, s: str, y: str) -> str:
