@@ -20,7 +20,7 @@ report: $(STAMP)
 	$(BIN)/hipstats report --out reports
 
 test: $(STAMP)
-	$(BIN)/hipstats report --check --quiet --out reports
+	$(BIN)/hipstats report --check --quiet --jobs 2 --out reports
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)

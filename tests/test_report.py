@@ -32,7 +32,10 @@ def _report(*args, cwd=ROOT):
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("r") / "reports"
     t0 = time.perf_counter()
-    r = _report("--out", str(out), "--no-cache")
+    # the numbered and built-in pages (the declared design's page is rendered and checked in
+    # tests/test_designs.py and by `make test`'s report --check)
+    pages = [a for s in NOTEBOOKS for a in ("--notebook", s)] + ["--jobs", "2"]
+    r = _report("--out", str(out), "--no-cache", *pages)
     first = time.perf_counter() - t0
     assert r.returncode == 0, r.stderr
     def key():
@@ -42,7 +45,7 @@ def rendered(tmp_path_factory):
     source = key()
     for _ in range(3):  # hipstats' source and the notebooks are in the cache key: others may
         t0 = time.perf_counter()  # be editing them; then render once more
-        r2 = _report("--out", str(out))
+        r2 = _report("--out", str(out), *pages)
         second = time.perf_counter() - t0
         assert r2.returncode == 0, r2.stderr
         now = key()
@@ -153,7 +156,7 @@ def test_failing_notebook_names_cell_and_keeps_previous_output(tmp_path):
                                          nbformat.v4.new_code_cell("1 / 0")])
     nbformat.write(nb, nbdir / "09-broken.ipynb")
     out = tmp_path / "rep"
-    r = _report("--out", str(out), "--notebooks-dir", str(nbdir))
+    r = _report("--out", str(out), "--notebooks-dir", str(nbdir), cwd=tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "09-broken" in r.stderr and "cell 3" in r.stderr and "ZeroDivisionError" in r.stderr
     assert not out.exists()

@@ -270,12 +270,11 @@ def _result(M, p, e, theta, reml, method, formula, structure, alpha, nit,
             basis) -> MmrmResult:
     tests = MmrmTests(M, e, reml, method, basis)
     names = list(p.design_info.column_names)
-    est, se, df = tests.estimates(np.eye(M.q))
     k = len(theta)
     loglik = -e.f
     n_subj = int(p.subj.max()) + 1
     fit = MmrmResult(
-        fixed=fixed_table(names, est, se, df, alpha),
+        _fixed_table=lambda: fixed_table(names, *tests.estimates(np.eye(M.q)), alpha),
         covariance=covariance_frames(e.Sigma, p.visits, p.groups),
         loglik=loglik, aic=-2 * loglik + 2 * k, bic=-2 * loglik + math.log(n_subj) * k,
         converged=True, nobs=M.nobs, n_subjects=n_subj, theta=theta, reml=reml,

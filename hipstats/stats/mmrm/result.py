@@ -45,6 +45,14 @@ class MmrmResult:
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
+    @property
+    def fixed(self) -> pd.DataFrame:
+        """The fixed-effects table, computed on first use (a df per coefficient costs a
+        Kenward-Roger computation each; simulations that read one contrast skip it)."""
+        if "_fixed" not in self.__dict__:
+            self._fixed = self._fixed_table()
+        return self._fixed
+
     # -------------------------------------------------------------- inference
     def type3_contrasts(self) -> dict:
         """mmrm's type III contrast matrices (term -> rows over the coefficients)."""
