@@ -101,16 +101,23 @@ def test_committed_report_inputs_match(rendered):
     committed = json.loads((ROOT / "reports" / "manifest.json").read_text())
     fresh = json.loads((rendered[0] / "manifest.json").read_text())
     stale = "the committed reports/ is stale (rendered from other inputs): run `make report`"
-    assert fresh["inputs"] == committed["inputs"], stale
-    assert fresh["parameters"] == committed["parameters"], stale
-    assert set(fresh["outputs"]) == set(committed["outputs"])
+    # the fixture renders the numbered and built-in pages: the committed report holds them
+    # with the same inputs and parameters (and, besides, the declared designs' pages)
+    assert fresh["inputs"].items() <= committed["inputs"].items(), stale
+    assert all(committed["parameters"].get(k) == v for k, v in fresh["parameters"].items()), stale
+    extra = set(committed["outputs"]) - set(fresh["outputs"])
+    assert set(fresh["outputs"]) <= set(committed["outputs"])
+    assert extra and all(f.split("/")[-1].startswith("design-") for f in extra), sorted(extra)[:5]
 
 
-def test_check_passes_then_fails_when_data_change(tmp_path):
+def test_check_fails_when_data_change(tmp_path):
+    """The committed report checked against a changed data file: drift, naming the file and
+    the first changed cell (that it passes unchanged is `make test`'s first step and
+    test_report_check.py's)."""
+    import shutil
+
     out = tmp_path / "rep"
-    assert _report("--out", str(out), "--notebook", "02").returncode == 0
-    r = _report("--out", str(out), "--notebook", "02", "--check")
-    assert r.returncode == 0, r.stderr
+    shutil.copytree(ROOT / "reports", out)
     data = tmp_path / "pfps.csv"
     text = (ROOT / "data" / "raw" / "pfps3wk.csv").read_text()
     data.write_text(re.sub(r"^(R02,PFPS,pre,)([0-9.]+)", r"\g<1>2.95", text, count=1, flags=re.M))

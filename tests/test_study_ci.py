@@ -108,7 +108,7 @@ def test_the_study_workflow_passes_in_a_fresh_environment_from_the_built_wheel(t
           "data/raw/trial.csv"], cwd=study)
     with open(study / "hipstats.toml", "a", encoding="utf-8") as fh:
         fh.write('\n[data.program6wk]\npath = "data/raw/trial.csv"\n')
-    r = _run([*hs, "report", "--quiet"], cwd=study, env={**os.environ, "CI": "true"},
+    r = _run([*hs, "report", "--quiet", "--jobs", "2"], cwd=study, env={**os.environ, "CI": "true"},
              timeout=900)
     assert "differs" not in r.stderr, r.stderr
     assert "data/raw/trial.csv" in (study / "reports" / "manifest.json").read_text()

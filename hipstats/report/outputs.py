@@ -53,7 +53,6 @@ def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool =
     """
     import base64
     import html
-    import io
 
     fig = getattr(fig, "figure", None) or getattr(fig, "fig", None) or fig
     for suffix, meta in ((".png", PNG_METADATA), (".pdf", PDF_METADATA)):
@@ -68,9 +67,7 @@ def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool =
         _FIGURE_NUMBER[0] += 1
         text = caption or re.sub(r"^\d+-", "", name).replace("-", " ").capitalize()
         label = f"Figure {_FIGURE_NUMBER[0]}. {text}"
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, metadata=PNG_METADATA, bbox_inches="tight")
-        b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        b64 = base64.b64encode(_page_png(_inside(folder, name, ".png"), dpi)).decode("ascii")
         figure_html = (f'<figure class="hs-figure"><img src="data:image/png;base64,{b64}" '
                        f'alt="{html.escape(label)}" style="max-width:100%">'
                        f"<figcaption>{html.escape(label)}</figcaption></figure>")
@@ -79,6 +76,23 @@ def save_figure(fig, name: str, folder: str | Path, dpi: int = 300, show: bool =
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def _page_png(path: Path, dpi: int, page_dpi: int = 110) -> bytes:
+    """The page's copy of a figure: the saved PNG scaled from ``dpi`` to ``page_dpi``
+    (Lanczos). Scaling the file already drawn, instead of drawing the figure a third time,
+    halves what the page's figures cost (two matplotlib draws per savefig with a tight box:
+    measured 0.34-0.37 s of 1.1-1.3 s per figure here); the bytes are deterministic."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as im:
+        size = (max(1, round(im.width * page_dpi / dpi)), max(1, round(im.height * page_dpi / dpi)))
+        small = im.convert("RGBA").resize(size, Image.LANCZOS)
+    buf = io.BytesIO()
+    small.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
 
 
 def save_table(table: pd.DataFrame, name: str, folder: str | Path, index: bool = False) -> None:
