@@ -108,10 +108,7 @@ def test_three_arms_some_visits_numbers_checked_independently(tmp_path):
     # strength has two visits: its arm x visit ANOVA and ANCOVA; the 3-visit outcomes do not
     assert {"anova-strength", "ancova-strength"} <= made
     assert not {"anova-nprs", "anova-koos_pf", "limb-by-visit"} & made
-    # the primary comparison at week 12: with one covariance and visits, check the ANCOVA
-    # reading of the last visit against statsmodels on completers is not the MMRM; instead
-    # the arm difference must equal hs.primary_analysis on the same visits (wiring), and the
-    # two-visit strength ANCOVA must equal statsmodels OLS (numbers)
+    # the two-visit strength ANCOVA against statsmodels OLS on the completers
     wide = df.pivot(index="subject", columns="week", values="strength")[[0, 12]].dropna()
     wide["group"] = df.groupby("subject")["group"].first()
     ols = smf.ols("Q('12') ~ Q('0') + C(group, Treatment('EDU'))",

@@ -25,18 +25,18 @@ def test_last_visit_difference_is_the_fits_own_contrast(design, y, df_method):
     fit, time, arms = pa.fit, pa.time, [str(a) for a in pa.arms]
     rng = np.random.default_rng(11)
     parts = _model_parts(pa)
-    for eff in (0.0, 1.5, -3.0):  # simulated trials of every sign, and the study itself
+    rhs = f"{y}_bl + C(group, levels={arms!r})" + (f" * C({time})" if len(parts[0]) > 1 else "")
+    fits = [fit]  # the study itself, and simulated trials of every sign
+    for eff in (0.0, 1.5, -3.0):
         d = _draw(rng, parts, 15, eff, arms, time, y)
-        rhs = f"{y}_bl + C(group, levels={arms!r})" + (
-            f" * C({time})" if len(parts[0]) > 1 else "")
-        sim = hs.mmrm(d, f"{y} ~ {rhs}", "subject", time=time, cov=fit.cov_structure,
-                      df_method=df_method, visits=parts[0])
-        for f in (sim, fit):
-            c = f.contrast("group", by=time if len(parts[0]) > 1 else None,
-                           method="trt.vs.ctrl", adjust="none")
-            r = c[c[time] == parts[0][-1]].iloc[0] if time in c else c.iloc[0]
-            est, se, df = last_visit_difference(f, arms[1], time, parts[0])
-            assert (est, se, df) == pytest.approx((r["estimate"], r["se"], r["df"]), rel=1e-10)
+        fits.append(hs.mmrm(d, f"{y} ~ {rhs}", "subject", time=time, cov=fit.cov_structure,
+                            df_method=df_method, visits=parts[0]))
+    for f in fits:
+        c = f.contrast("group", by=time if len(parts[0]) > 1 else None,
+                       method="trt.vs.ctrl", adjust="none")
+        r = c[c[time] == parts[0][-1]].iloc[0] if time in c else c.iloc[0]
+        est, se, df = last_visit_difference(f, arms[1], time, parts[0])
+        assert (est, se, df) == pytest.approx((r["estimate"], r["se"], r["df"]), rel=1e-10)
 
 
 def test_same_seed_same_table_and_the_planned_difference_is_found():
