@@ -39,7 +39,7 @@ _EXPORTS = {
     "mixed_model": "hipstats.stats", "mixed_anova": "hipstats.stats",
     "select_random": "hipstats.stats", "compare_models": "hipstats.stats",
     "mmrm": "hipstats.stats.mmrm", "mmrm_frame": "hipstats.stats.mmrm",
-    "primary_analysis": "hipstats.stats.mmrm",
+    "primary_analysis": "hipstats.stats.mmrm", "rbmi": "hipstats.stats.rbmi",
     "paired_change": "hipstats.stats", "ancova": "hipstats.stats",
     "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",

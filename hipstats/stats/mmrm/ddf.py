@@ -41,7 +41,7 @@ def _kr_qr(ev, K: int, q: int, linear: bool):
         QQ = np.einsum("kab,lbc->klac", WdSW, dS @ W)      # W dS_k W dS_l W
         Q[sl, sl] += (QQ.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
         if not linear:
-            RR = W @ d2S @ W
+            RR = W @ d2S[:, :, P.visits][:, :, :, P.visits] @ W
             R[sl, sl] += (RR.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
     return Q, R
 

@@ -13,9 +13,9 @@ from hipstats.errors import AnalysisError
 from hipstats.stats.mmrm.ddf import METHODS, MmrmTests
 from hipstats.stats.mmrm.likelihood import build_moments, evaluate
 from hipstats.stats.mmrm.result import MmrmResult, covariance_frames, fixed_table
-from hipstats.stats.mmrm.structures import FALLBACK_ORDER, n_theta, start_theta
+from hipstats.stats.mmrm.structures import FALLBACK_ORDER, covariance, n_theta, start_theta
 
-__all__ = ["fit_mmrm", "NotConverged"]
+__all__ = ["fit_mmrm", "fit_arrays", "refit_arrays", "ArrayFit", "NotConverged"]
 
 
 class NotConverged(AnalysisError):
@@ -136,18 +136,22 @@ def _centre(p: Prepared):
     beta = T beta_c + shift, and the centred X and y. Sums of squares of an outcome near
     1e4 with an SD of 0.01 keep their digits (the likelihood and its derivatives are the
     same functions of theta; det T = 1 leaves the REML term unchanged)."""
-    q = p.X.shape[1]
+    return centre_arrays(p.X, p.y, list(p.design_info.column_names))
+
+
+def centre_arrays(X: np.ndarray, y: np.ndarray, names: list):
+    """:func:`_centre` on arrays: ``((T, shift), Xc, yc)``."""
+    q = X.shape[1]
     T, shift = np.eye(q), np.zeros(q)
-    names = list(p.design_info.column_names)
-    if "Intercept" not in names or not np.all(p.X[:, names.index("Intercept")] == 1):
-        return (T, shift), p.X, p.y
+    if "Intercept" not in names or not np.all(X[:, names.index("Intercept")] == 1):
+        return (T, shift), X, y
     i = names.index("Intercept")
-    mx = p.X.mean(axis=0)
+    mx = X.mean(axis=0)
     mx[i] = 0.0
-    my = float(p.y.mean())
+    my = float(y.mean())
     T[i] -= mx
     shift[i] = my
-    return (T, shift), p.X - mx, p.y - my
+    return (T, shift), X - mx, y - my
 
 
 def _start(M, X: np.ndarray, y: np.ndarray, p: Prepared) -> np.ndarray:
@@ -243,6 +247,94 @@ def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov
         raise NotConverged(f"the {structure} covariance did not converge: {why}"
                            + (f"; try the simpler {nxt!r}" if nxt else ""))
     return _result(M, p, e, theta, reml, method, formula, structure, alpha, nit, basis)
+
+
+@dataclass
+class ArrayFit:
+    """An MMRM fitted from arrays (:func:`fit_arrays`): its moments, optimum and basis."""
+
+    M: object                  # likelihood.Moments of the centred data
+    theta: np.ndarray
+    evaluation: object         # likelihood.Evaluation at theta (order 2)
+    basis: tuple               # (T, shift): beta = T beta_c + shift
+
+    @property
+    def beta(self) -> np.ndarray:
+        T, shift = self.basis
+        return T @ self.evaluation.beta + shift
+
+    @property
+    def sigma(self) -> list:
+        """The covariance across all visits, one matrix per covariance group."""
+        return self.evaluation.Sigma
+
+
+def fit_arrays(X, y, subj, visit, group, names, structure, m, n_groups, reml,
+               basis=None) -> ArrayFit:
+    """Fit the MMRM to rows sorted by subject then visit (codes from 0), as
+    :func:`fit_mmrm` does after its data checks; ``basis`` reuses another fit's centring
+    (leave-one-out fits of one data set). Raises :class:`NotConverged`."""
+    if basis is None:
+        basis, Xc, yc = centre_arrays(X, y, names)
+    else:
+        T, shift = basis
+        Xc, yc = X @ T, y - X @ shift
+    M = build_moments(Xc, yc, subj, visit, group, structure, m, n_groups)
+    p = Prepared(None, X, y, None, subj, visit, group, [], None, None)
+    _check_size(M, p, structure, m, n_groups)
+    theta, e, _ = _optimise(M, _start(M, Xc, yc, p), reml)
+    return _kept(ArrayFit(M, theta, e, basis), structure)
+
+
+def refit_arrays(fit: ArrayFit, M, reml: bool) -> ArrayFit:
+    """The optimum of moments ``M`` (the same model on a subset or resample of its
+    subjects), by Newton steps from ``fit``'s optimum; a full optimisation when they do
+    not converge.
+
+    Leaving one subject out moves the optimum by O(1/n), and Newton's convergence from
+    there is quadratic (steps of 1e-2, 2e-4, 6e-8, 6e-15 on a 199-subject unstructured
+    fit): once a step is below 3e-5 the point it reaches is within ~1e-9 of the optimum,
+    and only beta and the covariance are evaluated there (one cheap evaluation instead of
+    another with the exact Hessian). Two or three Hessian evaluations per refit."""
+    theta, e = fit.theta, evaluate(M, fit.theta, reml, order=2)
+    for _ in range(4):
+        step = _newton_step(e)
+        if step is None:
+            break
+        theta = theta - step
+        if np.max(np.abs(step)) < 3e-5:
+            e_end = evaluate(M, theta, reml, order=0)
+            if e_end is not None:
+                e_end.Sigma = [covariance(M.structure, theta[g * M.k:(g + 1) * M.k], M.m,
+                                          0)[0] for g in range(M.n_groups)]
+                e_end.grad, e_end.hess = e.grad, e.hess   # of the last Newton point
+                return ArrayFit(M, theta, e_end, fit.basis)
+            break
+        e = evaluate(M, theta, reml, order=2)
+        if e is None:
+            break
+    theta, e = _polish(M, fit.theta, reml)
+    if not _converged(e)[0]:
+        theta, e, _ = _optimise(M, fit.theta, reml)
+    return _kept(ArrayFit(M, theta, e, fit.basis), M.structure)
+
+
+def _newton_step(e):
+    if e is None or not np.all(np.isfinite(e.hess)):
+        return None
+    w = np.linalg.eigvalsh(e.hess)
+    if w.min() <= 1e-10 * max(1.0, abs(w).max()):
+        return None
+    return np.linalg.solve(e.hess, e.grad)
+
+
+def _kept(fit: ArrayFit, structure: str) -> ArrayFit:
+    ok, why = _converged(fit.evaluation)
+    if not ok:
+        nxt = _next_structure(structure)
+        raise NotConverged(f"the {structure} covariance did not converge: {why}"
+                           + (f"; try the simpler {nxt!r}" if nxt else ""))
+    return fit
 
 
 def _next_structure(structure):

@@ -27,6 +27,8 @@ Correlations are ``rho = t / sqrt(1 + t^2)`` (in (-1, 1)); compound symmetry's i
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["STRUCTURES", "FALLBACK_ORDER", "n_theta", "covariance", "start_theta"]
@@ -143,38 +145,51 @@ def _scaled(theta: np.ndarray, base: str, m: int, hetero: bool):
     return S, dS, d2S
 
 
-def _unstructured(theta: np.ndarray, m: int):
+@functools.lru_cache(maxsize=16)
+def _us_index(m: int):
+    """Positions of the Cholesky factor's entries in theta: (rows, cols, theta index) of
+    the off-diagonal entries, row-wise as mmrm orders them."""
+    rows, cols = np.tril_indices(m, -1)
+    order = np.lexsort((cols, rows))
+    return rows[order], cols[order], m + np.arange(len(rows))
+
+
+def _unstructured(theta: np.ndarray, m: int, order: int = 2):
     k = len(theta)
     sd = np.exp(theta[:m])
+    r, c, pos = _us_index(m)
     L = np.diag(sd)
-    dL = np.zeros((k, m, m))
-    d2L = np.zeros((k, k, m, m))
-    pos = m
-    for i in range(m):
-        dL[i, i, i] = sd[i]
-        d2L[i, i, i, i] = sd[i]
-        for j in range(i):
-            L[i, j] = sd[i] * theta[pos]
-            dL[i, i, j] = L[i, j]               # d/d log-sd_i
-            d2L[i, i, i, j] = L[i, j]
-            dL[pos, i, j] = sd[i]               # d/d l_ij
-            d2L[i, pos, i, j] = d2L[pos, i, i, j] = sd[i]
-            pos += 1
+    L[r, c] = sd[r] * theta[pos]
     S = L @ L.T
-    dLLt = np.einsum("kab,cb->kac", dL, L)
+    if order < 1:
+        return S, None, None
+    d = np.arange(m)
+    dL = np.zeros((k, m, m))
+    dL[d, d, d] = sd                        # d/d log-sd_i of L[i, i]
+    dL[r, r, c] = L[r, c]                   # d/d log-sd_i of L[i, j]
+    dL[pos, r, c] = sd[r]                   # d/d l_ij
+    dLLt = dL @ L.T
     dS = dLLt + dLLt.transpose(0, 2, 1)
-    t1 = np.einsum("klab,cb->klac", d2L, L)
-    t2 = np.einsum("kab,lcb->klac", dL, dL)
+    if order < 2:
+        return S, dS, None
+    d2L = np.zeros((k, k, m, m))
+    d2L[d, d, d, d] = sd
+    d2L[r, r, r, c] = L[r, c]
+    d2L[r, pos, r, c] = sd[r]
+    d2L[pos, r, r, c] = sd[r]
+    t1 = d2L @ L.T
+    t2 = dL[:, None] @ dL.transpose(0, 2, 1)[None]
     d2S = t1 + t1.transpose(0, 1, 3, 2) + t2 + t2.transpose(0, 1, 3, 2)
     return S, dS, d2S
 
 
-def covariance(structure: str, theta: np.ndarray, m: int):
+def covariance(structure: str, theta: np.ndarray, m: int, order: int = 2):
     """``(S, dS, d2S)``: the m x m covariance of ``structure`` at ``theta`` and its first
-    and second derivatives (shapes ``(k, m, m)`` and ``(k, k, m, m)``)."""
+    and second derivatives (shapes ``(k, m, m)`` and ``(k, k, m, m)``); with ``order`` < 2
+    the unstructured covariance skips the derivatives not asked for (None)."""
     theta = np.asarray(theta, float)
     if structure == "us":
-        return _unstructured(theta, m)
+        return _unstructured(theta, m, order)
     hetero = structure in _HETERO
     base = structure[:-1] if hetero else structure
     return _scaled(theta, base, m, hetero)
