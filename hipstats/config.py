@@ -62,14 +62,14 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
         _toml = None
 
 __all__ = ["ConfigError", "read_config", "designs_in", "declared_designs", "study_design",
-           "load_options", "KEYS", "TOP_KEYS"]
+           "load_options", "events_path", "KEYS", "TOP_KEYS"]
 
 #: Top-level tables of a ``hipstats.toml``.
 TOP_KEYS = ("data", "design")
 
 #: Keys allowed in a ``[data.<design>]`` table.
 KEYS = ("path", "columns", "units", "analysis_units", "dictionary", "sheet", "lever_arm",
-        "missing", "visit_dates")
+        "missing", "visit_dates", "ice")
 
 
 class ConfigError(HipstatsError, ValueError):
@@ -210,6 +210,9 @@ def load_options(config_path, design: str) -> dict:
                           f"{', '.join(unknown)}; allowed: {', '.join(KEYS)}")
     base = p.resolve().parent
     out: dict = {}
+    if "ice" in table and (not isinstance(table["ice"], str) or not table["ice"].strip()):
+        raise ConfigError(f"{where}: ice must be a file path (text): the intercurrent-events "
+                          "file, one row per participant")
     for key in ("path", "dictionary"):
         if key in table:
             if not isinstance(table[key], str) or not table[key].strip():
@@ -242,3 +245,14 @@ def load_options(config_path, design: str) -> dict:
                               f'{{ column = "visit_date", window_days = 3 }}')
         out["visit_dates"] = dict(vd)
     return out
+
+
+def events_path(config_path, design: str):
+    """The intercurrent-events file of ``[data.<design>]`` (key ``ice``), resolved against
+    the config's folder, or None when the study declares none (``load_options`` checks the
+    key; :func:`hipstats.io.events.read_events` reads the file)."""
+    p = Path(config_path)
+    table = read_config(p).get("data", {}).get(design, {})
+    if not isinstance(table, dict) or "ice" not in table:
+        return None
+    return p.resolve().parent / Path(table["ice"]).expanduser()

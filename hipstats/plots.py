@@ -15,7 +15,7 @@ import seaborn as sns
 
 __all__ = ["PALETTE", "set_style", "trajectories", "scatter_by_time", "rm_corr_plot",
            "paired_plot", "forest_plot", "power_curve", "flow_diagram", "model_trajectories",
-           "label", "COLUMN", "PAGE"]
+           "label", "COLUMN", "PAGE", "estimates_plot", "delta_plot"]
 
 #: Colour-blind-safe palette (seaborn "colorblind", after Okabe & Ito).
 PALETTE = sns.color_palette("colorblind")
@@ -324,4 +324,53 @@ def flow_diagram(flow: pd.DataFrame, ax=None, arm: str = "arm"):
             if i < len(rows) - 1:
                 ax.annotate("", xy=(xc, yc - 0.66), xytext=(xc, yc - 0.34),
                             arrowprops={"arrowstyle": "->", "color": "grey"})
+    return ax
+
+
+def estimates_plot(data: pd.DataFrame, y: str = "label", est: str = "est", lo: str = "lci",
+                   hi: str = "uci", hue: str | None = None, mcid: float | None = None,
+                   xlabel: str = "Difference (95% CI)", ax=None):
+    """Estimates with 95% CIs, one row per ``y`` (e.g. the missing-data strategies beside
+    MAR), no difference as a dashed line and, when given, the MCID either side as dotted
+    lines (for the sensitivity of a trial's primary comparison)."""
+    rows = list(pd.unique(data[y].astype(str)))
+    hues = list(pd.unique(data[hue])) if hue else [None]
+    ax = _ax(ax, width=COLUMN * 1.4, height=0.35 * len(rows) * len(hues) + 0.9)
+    pos = {r: len(rows) - i for i, r in enumerate(rows)}
+    for j, h in enumerate(hues):
+        d = data if h is None else data[data[hue] == h]
+        off = 0.0 if h is None else (j - (len(hues) - 1) / 2) * 0.22
+        yy = np.array([pos[r] for r in d[y].astype(str)]) + off
+        ax.errorbar(d[est], yy, xerr=[d[est] - d[lo], d[hi] - d[est]], fmt="o", ms=4,
+                    color=PALETTE[j], capsize=2, lw=1, label=None if h is None else str(h))
+    ax.axvline(0, color="grey", lw=0.8, ls="--")
+    if mcid:
+        for m in (-mcid, mcid):
+            ax.axvline(m, color="grey", lw=0.8, ls=":")
+        ax.annotate("MCID", xy=(mcid, len(rows) + 0.45), fontsize=7, color="grey", ha="center")
+    ax.set_yticks(list(pos.values()), list(pos.keys()))
+    ax.set_ylim(0.4, len(rows) + 0.7)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="y", visible=False)
+    if hue:
+        ax.legend(frameon=False, fontsize=7)
+    return ax
+
+
+def delta_plot(data: pd.DataFrame, x: str = "delta", est: str = "est", lo: str = "lci",
+               hi: str = "uci", tipping: float | None = None, xlabel: str = "Delta",
+               ylabel: str = "Difference (95% CI)", ax=None):
+    """The estimate and its 95% CI as delta (the shift added to the imputed values) grows,
+    with no difference dashed and the tipping point marked."""
+    ax = _ax(ax)
+    d = data.sort_values(x)
+    ax.plot(d[x], d[est], color=PALETTE[0], lw=1.5)
+    ax.fill_between(d[x], d[lo], d[hi], color=PALETTE[0], alpha=0.2, lw=0)
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    if tipping is not None and np.isfinite(tipping):
+        ax.axvline(tipping, color=PALETTE[3], lw=1, ls=":")
+        ax.annotate(f"tipping point {tipping:.2f}", xy=(tipping, ax.get_ylim()[1]),
+                    xytext=(3, -10), textcoords="offset points", fontsize=7, color=PALETTE[3])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax

@@ -36,7 +36,9 @@ from hipstats.errors import HipstatsError
 __all__ = ["DesignError", "design_from_table", "DESIGN_KEYS", "MEASURE_KEYS", "COVARIATE_KEYS"]
 
 DESIGN_KEYS = ("time", "timepoints", "groups", "reference", "baseline", "primary", "measures",
-               "covariates", "description", "derived")
+               "covariates", "description", "derived", "sensitivity")
+#: Strategies a page's missing-data section may show beside MAR (rbmi's).
+SENSITIVITY_STRATEGIES = ("JR", "CR", "CIR", "LMCF")
 MEASURE_KEYS = ("instrument", "unit", "label", "low", "high", "range", "required", "visits",
                 "direction", "mcid", "mcid_source", "description", "levels")
 COVARIATE_KEYS = ("unit", "label", "low", "high", "range", "required", "levels", "description")
@@ -278,6 +280,11 @@ def design_from_table(name: str, table: Mapping[str, Any], source: str = "") -> 
     primary.setdefault("outcome", next((m.name for m in measures if m.instrument), names[0]))
     if "strength" not in primary and "strength" in names:
         primary["strength"] = "strength"
+    sensitivity = table.get("sensitivity", ["JR", "CR", "CIR"])
+    if not isinstance(sensitivity, list) or not all(
+            s in SENSITIVITY_STRATEGIES for s in sensitivity):
+        raise DesignError(f"{where}: key 'sensitivity' must be a list of strategies from "
+                          f"{', '.join(SENSITIVITY_STRATEGIES)}, e.g. [\"JR\", \"CR\", \"CIR\"]")
     derived = table.get("derived", [])
     if not isinstance(derived, list) or not all(isinstance(x, str) for x in derived):
         raise DesignError(f"{where}: key 'derived' must be a list of column names")
@@ -285,6 +292,7 @@ def design_from_table(name: str, table: Mapping[str, Any], source: str = "") -> 
         return Design(name=name, time=time, timepoints=grid, measures=measures,
                       groups=tuple(groups), covariates=covariates, primary=primary,
                       description=_text(table, "description", where), derived=tuple(derived),
-                      reference=reference, baseline=baseline)
+                      reference=reference, baseline=baseline,
+                      sensitivity=tuple(sensitivity))
     except ValueError as exc:  # e.g. a measure named like the time column
         raise DesignError(f"{where}: {exc}") from None

@@ -138,6 +138,9 @@ class Design:
         The comparator arm (default: the last group; ``""`` for one group).
     baseline : int or str or None
         The baseline visit (default: the first timepoint).
+    sensitivity : tuple of str
+        Reference-based strategies the page's missing-data section shows beside MAR
+        (default JR, CR, CIR; :func:`hipstats.rbmi`).
     """
 
     name: str
@@ -151,6 +154,7 @@ class Design:
     derived: tuple[str, ...] = ()
     reference: str = ""
     baseline: Any = None
+    sensitivity: tuple[str, ...] = ("JR", "CR", "CIR")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timepoints", tuple(self.timepoints))
@@ -158,6 +162,7 @@ class Design:
         object.__setattr__(self, "measures", tuple(self.measures))
         object.__setattr__(self, "covariates", tuple(self.covariates))
         object.__setattr__(self, "derived", tuple(self.derived))
+        object.__setattr__(self, "sensitivity", tuple(self.sensitivity))
         names = [m.name for m in self.measures + self.covariates] + [self.time, "subject", "group"]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -239,6 +244,7 @@ class Design:
         d["timepoints"] = list(self.timepoints)
         d["groups"] = list(self.groups)
         d["derived"] = list(self.derived)
+        d["sensitivity"] = list(self.sensitivity)
         d["primary"] = dict(self.primary)
         for key in ("measures", "covariates"):
             for m in d[key]:
@@ -251,7 +257,7 @@ class Design:
     def from_dict(cls, d: Mapping[str, Any]) -> "Design":
         """Build a design from a plain mapping (e.g. parsed JSON)."""
         known = {"name", "time", "timepoints", "measures", "groups", "covariates", "primary",
-                 "description", "derived", "reference", "baseline"}
+                 "description", "derived", "reference", "baseline", "sensitivity"}
         extra = sorted(set(d) - known)
         if extra:
             raise ValueError(f"unknown design keys: {extra}")
@@ -267,4 +273,5 @@ class Design:
             derived=tuple(d.get("derived", ())),
             reference=d.get("reference", ""),
             baseline=d.get("baseline"),
+            sensitivity=tuple(d.get("sensitivity", ("JR", "CR", "CIR"))),
         )

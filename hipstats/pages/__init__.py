@@ -13,6 +13,7 @@ any declared design that design's page: one copy of the logic.
 ``limbs``                 involved vs uninvolved limb (``primary.uninvolved``): LSI, model
 ``change``                change from baseline with effect sizes; strength's arm x visit
 ``primary``               baseline-adjusted MMRM of each outcome, arm differences
+``sensitivity``           missingness patterns; MAR beside JR/CR/CIR, tipping point
 ``responders``            responders at the last visit by the instrument's MCID
 ``links``                 strength and each outcome: per visit, changes, within-person,
                           within/between model, cross-lagged
@@ -27,7 +28,8 @@ from hipstats.pages.next_trial import next_trial
 from hipstats.pages.overview import baseline, flow
 from hipstats.pages.primary import primary
 from hipstats.pages.responders import responders
+from hipstats.pages.sensitivity import sensitivity
 from hipstats.pages.trajectories import limbs, trajectories
 
 __all__ = ["PageContext", "open_page", "flow", "baseline", "trajectories", "limbs", "change",
-           "primary", "responders", "links", "next_trial"]
+           "primary", "sensitivity", "responders", "links", "next_trial"]

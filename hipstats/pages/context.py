@@ -70,6 +70,7 @@ class PageContext:
     seed: int = 20261125
     power_target: float = 0.80
     results: dict = field(default_factory=dict)
+    config_path: str | None = None
     _numbers: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     # -- the design, as the sections ask for it ----------------------------------------
@@ -139,6 +140,20 @@ class PageContext:
         """The visit as a patsy factor in grid order (``C(time, levels=[...])`` for labels)."""
         return f"C({self.time})" if self.numeric_time else f"C({self.time}, levels={self.grid!r})"
 
+    def events_path(self):
+        """The study's intercurrent-events file (``ice`` in ``[data.NAME]``), or None."""
+        from hipstats.config import events_path
+
+        return events_path(self.config_path, self.design.name) if self.config_path else None
+
+    def load_columns(self) -> dict:
+        """The study's ``columns`` map (file column -> hipstats name), or {}."""
+        from hipstats.config import load_options
+
+        if not self.config_path:
+            return {}
+        return load_options(self.config_path, self.design.name).get("columns", {})
+
     # -- words ------------------------------------------------------------------------
     def label(self, col: str, unit: bool = True) -> str:
         """A measure's label with its unit ("Pain (VAS, cm)")."""
@@ -198,7 +213,8 @@ def open_page(design_name: str, data_path=None, config_path=None, load_kwargs=No
     design = hs.study_design(config_path, design_name) if config_path else hs.get_design(design_name)
     df = (hs.load(data_path, design, config=config_path, **(load_kwargs or {})) if data_path
           else hs.example(design_name))
-    page = PageContext(df, design, prefix, figures_dir, tables_dir, alpha, seed, power_target)
+    page = PageContext(df, design, prefix, figures_dir, tables_dir, alpha, seed, power_target,
+                       config_path=str(config_path) if config_path else None)
     say(f"# {title or f'Trial report: {design.name}'}")
     say(f"**Design `{design.name}`.** {design.description or ''}")
     say(_design_sentence(page))

@@ -6,15 +6,17 @@ import pandas as pd
 
 from hipstats import plots, tables
 from hipstats.pages.context import PageContext, say
+from hipstats.stats.missingness import missed_visits, missing_patterns
 
-__all__ = ["flow", "baseline"]
+__all__ = ["flow", "baseline", "show_patterns"]
 
 _DIRECTION = {"higher_better": "higher is better", "lower_better": "lower is better", "": ""}
 
 
 def flow(page: PageContext) -> None:
-    """Participants assessed and missed at each visit (per arm), and the missed visits
-    (kept as missing rows: the models use every other visit)."""
+    """Participants assessed and missed at each visit (per arm), and the visit patterns per
+    arm (the missed participant-visits in the CSV; kept as missing rows: the models use every
+    other visit)."""
     df, T, group = page.data, page.time, page.group
     say("## Participant flow" + (" per arm" if group else ""))
     measures = page.repeated
@@ -22,14 +24,31 @@ def flow(page: PageContext) -> None:
     page.save(fl, "cohort-flow")
     page.figure(plots.flow_diagram(fl), "cohort-flow", "Participants assessed and missed at "
                 "each visit" + (", by arm" if group else ""))
-    keep = ["subject"] + ([group] if group else []) + [T]
-    missed = df.loc[df[measures].isna().all(axis=1), keep].reset_index(drop=True)
+    missed = missed_visits(df, measures, "subject", T, group, visits=page.grid)
     page.save(missed, "missed-visits")
     if missed.empty:
         say("Every participant attended every visit.")
-    else:
-        page.table(missed, "Missed visits (kept in the frame as missing; the models use every "
-                   "other visit)", "missed")
+        return
+    pat = missing_patterns(df, measures, "subject", T, group, visits=page.grid)
+    page.save(pat, "visit-patterns")
+    show_patterns(page, pat, page.grid, "Visit patterns (\u25cf attended, \u25cb missed), most "
+                  "frequent first" + (" per arm" if group else ""), "patterns",
+                  "Missed visits are kept in the frame as missing (the models use every other "
+                  "visit); each missed participant-visit is listed in the CSV table.")
+
+
+def show_patterns(page: PageContext, pat, visits, caption: str, name: str, note: str) -> None:
+    """A :func:`~hipstats.stats.missingness.missing_patterns` table on the page: one column
+    per visit (filled circle present, open circle missing), n and % of the arm."""
+    T = page.time
+    shown = pat.drop(columns=["pattern", "monotone"]).rename(
+        columns={v: f"{T} {v}" for v in visits})
+    for v in visits:
+        shown[f"{T} {v}"] = ["\u25cf" if x else "\u25cb" for x in pat[v]]
+    if not page.group:
+        shown = shown.drop(columns="arm")
+    page.table(shown, caption, name, labels=None, rename={"arm": "Arm", "percent": "%"},
+               decimals={"percent": 1}, note=note)
 
 
 def baseline(page: PageContext) -> None:

@@ -27,7 +27,7 @@ __all__ = ["rbmi", "RbmiImputation", "STRATEGIES", "METHODS"]
 METHODS = ("jackknife", "bootstrap", "approxbayes")
 
 
-def rbmi(data: pd.DataFrame, formula: str, subject: str, time: str, group: str,
+def rbmi(data: pd.DataFrame, formula: str, subject: str, time: str, group: str | None,
          references: dict | None = None, ice=None, method: str = "jackknife",
          n_samples: int | None = None, seed: int | None = None, cov: str = "us",
          reml: bool = True, same_cov: bool = True, reference=None,
@@ -48,7 +48,9 @@ def rbmi(data: pd.DataFrame, formula: str, subject: str, time: str, group: str,
     formula : str
         The imputation model, patsy style: ``"y ~ y_bl * C(week) + group * C(week)"``.
     subject, time, group : str
-        Participant, visit and arm columns.
+        Participant, visit and arm columns; ``group=None`` for a one-group trial (the
+        analysis is then the mean at each visit, ``parameter = "mean"``, e.g. of a change
+        from baseline; MAR and LMCF only, with delta adjustment).
     references : dict, optional
         The reference arm of every arm, as rbmi's ``references``: ``{"trt": "ctl",
         "ctl": "ctl"}``. Needed for JR, CR and CIR.
@@ -132,4 +134,5 @@ def rbmi(data: pd.DataFrame, formula: str, subject: str, time: str, group: str,
 
     with one_blas_thread():     # many small fits: BLAS threads cost more than they save
         samples = draw_samples(grid, method, cov, reml, same_cov, n_samples, seed, progress)
-    return RbmiImputation(grid, samples, method, same_cov, seed, alpha, list(grid.notes))
+    return RbmiImputation(grid, samples, method, same_cov, seed, alpha, list(grid.notes),
+                          {"cov": cov, "reml": reml, "n_samples": n_samples})

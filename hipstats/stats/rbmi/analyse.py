@@ -150,9 +150,15 @@ def fit_visit(vd: VisitDesign, Y: np.ndarray, W: np.ndarray) -> VisitFit:
 
 
 def visit_estimates(f: VisitFit, K: int, need_se: bool) -> dict:
-    """Per (parameter, arm k >= 1): arrays over samples of est (and se, df)."""
+    """Per (parameter, arm k >= 1): arrays over samples of est (and se, df); with one arm,
+    ``("mean", 0)``."""
     out = {}
     s2 = f.rss / f.dfres
+    if K == 1:      # one group: the mean (at the covariates' means)
+        l = f.lsm_design[:, 0]
+        est = np.einsum("sa,sa->s", l, f.beta)
+        se = np.sqrt(s2 * np.einsum("sa,sab,sb->s", l, f.inv, l)) if need_se else None
+        return {("mean", 0): (est, se, f.dfres)}
     for k in range(1, K):
         for name, l in (("trt", None), ("lsm_ref", f.lsm_design[:, 0]),
                         ("lsm_alt", f.lsm_design[:, k])):

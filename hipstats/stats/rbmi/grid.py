@@ -140,6 +140,9 @@ def build_grid(data, formula, subject, time, group, references, ice, reference=N
     """The :class:`Grid` of ``data`` for the imputation model ``formula``."""
     from hipstats.stats.lmm.engine import formula_variables
 
+    if group is None:               # one group: a constant arm, analysed as a mean
+        group = "_arm"
+        data = data.assign(_arm="all")
     lhs, rhs = formula_variables(formula, data.columns)
     if len(lhs) != 1:
         raise AnalysisError(f"formula {formula!r} needs one outcome column on the left")
@@ -158,6 +161,9 @@ def build_grid(data, formula, subject, time, group, references, ice, reference=N
     arm = np.array([code[a] for a in arm_of])
     ref = np.array([code[refs[a]] for a in arm_of])
     strategy, first = resolve_ice(ice, subjects, visits, Y, subject, time)
+    if len(arms) == 1 and np.any(np.isin(strategy, ("JR", "CR", "CIR"))):
+        raise AnalysisError("JR, CR and CIR need a reference arm; a one-group trial can use "
+                            "MAR or LMCF (and delta adjustment)")
     X_own, X_ref, names = _designs(frame, formula, group, np.asarray(arms, object)[ref], n, m)
     return Grid(subjects, visits, arms, arm, ref, Y, X_own, X_ref, names, strategy, first,
                 frame, outcome, subject, time, group, notes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,25 @@ class RbmiImputation:
     seed: int | None
     alpha: float = 0.05
     notes: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)   # cov, reml, n_samples: for refits
+
+    def update(self, ice) -> "RbmiImputation":
+        """The same imputation with other intercurrent events or strategies (rbmi's
+        ``impute(update_strategy = )``): the fitted samples are reused when the values the
+        model is fitted to do not change (e.g. MAR -> JR for monotone dropout), else the
+        model is refitted."""
+        from hipstats.stats.rbmi.draws import draw_samples
+        from hipstats.stats.rbmi.grid import resolve_ice
+
+        g = self.grid
+        strategy, first = resolve_ice(ice, g.subjects, g.visits, g.Y, g.subject, g.time)
+        new = replace(g, strategy=strategy, ice=first)
+        samples = self.samples
+        if not np.array_equal(new.fitted, g.fitted):
+            st = self.settings
+            samples = draw_samples(new, self.method, st["cov"], st["reml"], self.same_cov,
+                                   st["n_samples"], self.seed)
+        return replace(self, grid=new, samples=samples)
 
     @property
     def arms(self) -> list:
@@ -200,10 +219,36 @@ class RbmiImputation:
                 .reset_index(drop=True))
 
     # ------------------------------------------------------------------ tipping point
-    def tipping_point(self, arm, covariates=None, visit=None, alpha: float = 0.05,
+    def _target(self, arm, visit):
+        g = self.grid
+        if len(g.arms) == 1:
+            if arm not in (None, g.arms[0]):
+                raise AnalysisError(f"arm {arm!r}: this trial has one arm, {g.arms[0]!r}")
+            k = 0
+        elif arm not in g.arms[1:]:
+            raise AnalysisError(f"arm {arm!r} is not a non-reference arm ({g.arms[1:]})")
+        else:
+            k = g.arms.index(arm)
+        visit = g.visits[-1] if visit is None else visit
+        if visit not in g.visits:
+            raise AnalysisError(f"visit {visit!r} is not one of {g.visits}")
+        return k, g.visits.index(visit), visit
+
+    def delta_curve(self, arm=None, deltas=(0.0,), covariates=None, visit=None,
+                    weights: str = "counterfactual", alpha: float | None = None) -> pd.DataFrame:
+        """The pooled treatment effect (one arm: the mean) at ``visit`` when ``delta`` is added
+        to every imputed value of ``arm``: one row per delta with ``est, se, lci, uci,
+        pval``."""
+        k, j, visit = self._target(arm, visit)
+        curve = self._tipping_curve(covariates or [], weights, j, k,
+                                    self.alpha if alpha is None else alpha)
+        return pd.DataFrame([{"delta": float(d), **curve(float(d))} for d in deltas])
+
+    def tipping_point(self, arm=None, covariates=None, visit=None, alpha: float = 0.05,
                       weights: str = "counterfactual") -> dict:
         """The delta added to every imputed value of ``arm`` at which the treatment
-        effect's p-value at ``visit`` (default: the last) equals ``alpha``.
+        effect's p-value at ``visit`` (default: the last) equals ``alpha`` (one arm: the
+        p-value of its mean, e.g. of a change from baseline).
 
         The estimate (and for Rubin's rules each data set's residual variance) is an exact
         linear (quadratic) function of delta, so the tipping point is solved from one
@@ -214,47 +259,45 @@ class RbmiImputation:
         -------
         dict
             ``delta`` (NaN when the effect is not significant at delta = 0), ``est``,
-            ``pval``, ``se``, ``visit``, ``arm`` and ``delta_null`` (where the estimate is 0).
+            ``se``, ``pval`` there, ``visit``, ``arm`` and ``delta_null`` (where the
+            estimate is 0).
         """
-        g = self.grid
-        if arm not in g.arms[1:]:
-            raise AnalysisError(f"arm {arm!r} is not a non-reference arm ({g.arms[1:]})")
-        visit = g.visits[-1] if visit is None else visit
-        if visit not in g.visits:
-            raise AnalysisError(f"visit {visit!r} is not one of {g.visits}")
-        k, j = g.arms.index(arm), g.visits.index(visit)
-        curve = self._tipping_curve(covariates or [], weights, j, k)
-        p0 = curve(0.0)["pval"]
-        e0 = curve(0.0)["est"]
-        slope = curve(1.0)["est"] - e0
-        d_null = -e0 / slope if slope != 0 else np.nan
-        res = {"arm": arm, "visit": visit, "delta_null": d_null, "alpha": alpha}
-        if not (p0 < alpha) or not np.isfinite(d_null):
-            return {**res, "delta": np.nan, **{k2: curve(0.0)[k2] for k2 in ("est", "se", "pval")}}
+        k, j, visit = self._target(arm, visit)
+        curve = self._tipping_curve(covariates or [], weights, j, k, alpha)
+        c0 = curve(0.0)
+        slope = curve(1.0)["est"] - c0["est"]
+        d_null = -c0["est"] / slope if slope != 0 else np.nan
+        res = {"arm": self.grid.arms[k], "visit": visit, "delta_null": d_null, "alpha": alpha}
+        if not (c0["pval"] < alpha) or not np.isfinite(d_null):
+            return {**res, "delta": np.nan, "est": c0["est"], "se": c0["se"],
+                    "pval": c0["pval"]}
         grid = np.linspace(0.0, d_null, 401)
-        f = np.array([curve(d)["pval"] - alpha for d in grid])
-        i = int(np.argmax(f >= 0))
+        i = int(np.argmax([curve(d)["pval"] >= alpha for d in grid]))
         root = optimize.brentq(lambda d: curve(d)["pval"] - alpha, grid[i - 1], grid[i],
                                xtol=1e-14, rtol=1e-13)
         c = curve(root)
         return {**res, "delta": root, "est": c["est"], "se": c["se"], "pval": c["pval"]}
 
-    def _tipping_curve(self, covariates, weights, j, k):
+    def _tipping_curve(self, covariates, weights, j, k, alpha):
         """delta -> pooled result, from per-sample quantities linear in delta."""
         g = self.grid
         vd = self._designs(covariates, weights, [g.visits[j]])[j]
         mask = (g.missing[:, j] & (g.arm == k)).astype(float)
         W = self.samples.weights
         parts = []
+        col = k if len(g.arms) > 1 else None
         for a, b in self._chunks():
             Yc = self._impute(a, b)[:, :, j]
             f = fit_visit(vd, Yc, W[a:b])
+            L = f.lsm_design[:, 0] if col is None else np.eye(vd.Z.shape[1])[col][None]
+            L = np.broadcast_to(L, f.beta.shape)
             gslope = np.einsum("sab,sb->sa", f.inv, (W[a:b] * mask) @ vd.Z)
             r0 = Yc - f.beta @ vd.Z.T
             u = mask[None] - gslope @ vd.Z.T
-            parts.append((f.beta[:, k], gslope[:, k], f.rss, 2 * np.sum(W[a:b] * r0 * u, 1),
-                          np.sum(W[a:b] * u * u, 1), f.inv[:, k, k], f.dfres))
-        return _Curve(self._pool, *(np.concatenate(x) for x in zip(*parts)))
+            parts.append((np.einsum("sa,sa->s", L, f.beta), np.einsum("sa,sa->s", L, gslope),
+                          f.rss, 2 * np.sum(W[a:b] * r0 * u, 1), np.sum(W[a:b] * u * u, 1),
+                          np.einsum("sa,sab,sb->s", L, f.inv, L), f.dfres))
+        return _Curve(lambda *x: self._pool(*x, alpha), *(np.concatenate(x) for x in zip(*parts)))
 
 
 class _Curve:
@@ -273,5 +316,5 @@ class _Curve:
             r0, r1, r2 = self.rss
             est = self.e0 + d * self.g1
             se = np.sqrt(np.maximum(r0 + d * r1 + d * d * r2, 0.0) / self.dfres * self.ikk)
-            self.cache[d] = self.pool(est, se, self.dfres, 0.05)
+            self.cache[d] = self.pool(est, se, self.dfres)
         return self.cache[d]
