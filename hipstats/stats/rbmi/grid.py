@@ -88,7 +88,7 @@ def _visits(data: pd.DataFrame, time: str) -> list:
         raise AnalysisError(f"column {time!r} (the visit) is missing at rows {rows}")
     if isinstance(col.dtype, pd.CategoricalDtype):
         return [v for v in col.cat.categories if v in set(col.unique())]
-    return sorted(col.unique())
+    return [v.item() if isinstance(v, np.generic) else v for v in sorted(col.unique())]
 
 
 def _check_input(data, outcome, subject, time, group, predictors):
@@ -112,19 +112,23 @@ def _check_input(data, outcome, subject, time, group, predictors):
                                 "the outcome only; complete or drop the covariate")
 
 
-def _complete(data, subject, time, visits, keep: list):
-    """The full subject x visit grid; rows absent from ``data`` get subject-level values."""
+def _complete(data, subject, time, visits, keep: list, extra: list):
+    """The full subject x visit grid; rows absent from ``data`` get subject-level values
+    (``keep[1:]``, the model's columns, must be subject-level there; ``extra`` columns are
+    carried when subject-level, else left missing)."""
     subjects = np.sort(data[subject].unique())
     full = pd.MultiIndex.from_product([subjects, visits], names=[subject, time])
-    d = data.set_index([subject, time])[keep]
+    d = data.set_index([subject, time])[keep + extra]
     grid = d.reindex(full)
     added = ~full.isin(d.index)
     notes = []
     if added.any():
-        who = full[added].get_level_values(0)
-        const = data.groupby(subject)[keep[1:]].nunique(dropna=False).le(1).loc[who.unique()]
-        for c in keep[1:]:
+        who = full[added].get_level_values(0).unique()
+        const = data.groupby(subject)[keep[1:] + extra].nunique(dropna=False).le(1).loc[who]
+        for c in keep[1:] + extra:
             if not const[c].all():
+                if c in extra:
+                    continue
                 s = const.index[~const[c]][0]
                 raise AnalysisError(
                     f"participant {s!r} has no row at some visit, and column {c!r} varies "
@@ -151,8 +155,9 @@ def build_grid(data, formula, subject, time, group, references, ice, reference=N
     _check_input(data, outcome, subject, time, group, predictors)
     arms = _arms(data, group, reference)
     visits = _visits(data, time)
-    subjects, frame, notes = _complete(data, subject, time, visits,
-                                       [outcome, group] + predictors)
+    keep = [outcome, group] + predictors
+    extra = [c for c in data.columns if c not in keep + [subject, time]]
+    subjects, frame, notes = _complete(data, subject, time, visits, keep, extra)
     n, m = len(subjects), len(visits)
     Y = frame[outcome].to_numpy(float).reshape(n, m)
     arm_of = frame[group].to_numpy().reshape(n, m)[:, 0]
