@@ -40,6 +40,8 @@ _EXPORTS = {
     "select_random": "hipstats.stats", "compare_models": "hipstats.stats",
     "mmrm": "hipstats.stats.mmrm", "mmrm_frame": "hipstats.stats.mmrm",
     "primary_analysis": "hipstats.stats.mmrm", "rbmi": "hipstats.stats.rbmi",
+    "missing_patterns": "hipstats.stats.missingness",
+    "dropout_by_visit": "hipstats.stats.missingness",
     "paired_change": "hipstats.stats", "ancova": "hipstats.stats",
     "responders": "hipstats.stats", "cross_lagged": "hipstats.stats",
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",

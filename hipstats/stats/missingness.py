@@ -61,8 +61,8 @@ def missing_patterns(data: pd.DataFrame, measures, subject: str, time: str,
     Examples
     --------
     >>> import hipstats as hs
-    >>> pat = missing_patterns(hs.example("pfps3wk"), "pain_vas", "subject", "time", "group",
-    ...                        visits=["pre", "post"])
+    >>> pat = hs.missing_patterns(hs.example("pfps3wk"), "pain_vas", "subject", "time", "group",
+    ...                           visits=["pre", "post"])
     >>> list(pat.columns[:3])
     ['arm', 'pre', 'post']
     """
@@ -90,10 +90,21 @@ def dropout_by_visit(data: pd.DataFrame, measures, subject: str, time: str,
     """Per arm and visit: participants present, missing, and gone for good (no later visit
     present either: dropout), with the arm's size.
 
+    Parameters
+    ----------
+    data, measures, subject, time, group, visits
+        As :func:`missing_patterns`.
+
+    Returns
+    -------
+    DataFrame
+        ``arm``, the visit, ``n`` (the arm's participants), ``present``, ``missing`` and
+        ``dropped_out`` (missing at this visit and every later one).
+
     Examples
     --------
     >>> import hipstats as hs
-    >>> d = dropout_by_visit(hs.example("program6wk"), "function_score", "subject", "week")
+    >>> d = hs.dropout_by_visit(hs.example("program6wk"), "function_score", "subject", "week")
     >>> list(d.columns)
     ['arm', 'week', 'n', 'present', 'missing', 'dropped_out']
     """

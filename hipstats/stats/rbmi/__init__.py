@@ -111,15 +111,13 @@ def rbmi(data: pd.DataFrame, formula: str, subject: str, time: str, group: str |
     Examples
     --------
     >>> import hipstats as hs
-    >>> df = hs.example("hipknee6wk")
-    >>> a = hs.mmrm_frame(df, "pain_vas", time="week", subject="subject")
-    >>> a = a[a["week"].isin([2, 4, 6])]
-    >>> imp = hs.rbmi(a, "pain_vas ~ pain_vas_bl * C(week) + group * C(week)", "subject",
-    ...               "week", "group", references={"HIP": "KNEE", "KNEE": "KNEE"},
-    ...               ice="JR", reference="KNEE")
-    >>> res = imp.analyse(covariates=["pain_vas_bl"])
-    >>> list(res.columns[:3])
-    ['parameter', 'arm', 'week']
+    >>> a = hs.mmrm_frame(hs.example("pfps3wk"), "pain_vas", time="time", baseline="pre")
+    >>> imp = hs.rbmi(a, "pain_vas ~ pain_vas_bl + group", "subject", "time", "group",
+    ...               references={"PFPS": "control", "control": "control"}, ice="JR",
+    ...               reference="control")
+    >>> imp.analyse(covariates=["pain_vas_bl"])["parameter"].tolist()
+    ['trt', 'lsm_ref', 'lsm_alt']
+    >>> tp = imp.tipping_point("PFPS", covariates=["pain_vas_bl"])   # NaN: not significant
     """
     if method not in METHODS:
         raise AnalysisError(f"method must be one of {', '.join(METHODS)}")
