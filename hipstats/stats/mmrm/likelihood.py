@@ -112,7 +112,8 @@ def _group_covariances(M: Moments, theta: np.ndarray, order: int):
 
 def evaluate(M: Moments, theta: np.ndarray, reml: bool, order: int = 0) -> Evaluation | None:
     """Objective (negative log-likelihood), beta and V; gradient (order >= 1) and exact
-    Hessian (order 2). None when a covariance block is not positive definite."""
+    Hessian (order 2; with it the per-pattern parts and ``A`` that Satterthwaite and
+    Kenward-Roger use). None when a covariance block is not positive definite."""
     covs = _group_covariances(M, theta, order)
     C = np.zeros((M.q, M.q))
     c = np.zeros(M.q)
@@ -184,6 +185,8 @@ def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):
         # traces as matrix products over the flattened visit pairs (einsum's loops were
         # the cost of an evaluation: 3.0 -> 1.1 ms at 6 visits and 21 parameters)
         Tsum[P.group][np.ix_(v, v)] += T      # dS and d2S terms: once per group below
+        if order < 2:
+            continue                          # the gradient needs nothing else
         Mk = (W @ dS @ W).reshape(k, n * n)                      # W dS_k W
         A[sl] += (Mk @ P.Sxx).reshape(k, q, q)
         b[sl] += Mk @ Sxr
@@ -203,6 +206,8 @@ def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):
         if order >= 2:
             hess[sl, sl] += 0.5 * (d2Sg.reshape(k * k, m * m) @ Tsum[g].ravel()).reshape(k, k)
     ev.grad = grad
+    if order < 2:
+        return
     if order >= 2:
         VA = V @ A                                               # (K, q, q)
         if reml:

@@ -2,9 +2,10 @@
 participant (jackknife) or once per bootstrap sample.
 
 rbmi refits each jackknife sample from scratch (n + 1 fits of a few seconds each). Here the
-full fit's per-pattern moments lose one participant's contribution and Newton steps with the
-exact Hessian start from the full optimum, which is O(1/n) away: two or three steps reach
-the leave-one-out optimum to a gradient near 1e-10 (a full optimisation is the fallback).
+full fit's per-pattern moments lose one participant's contribution, and all leave-one-out
+problems are solved together from the full optimum, which is O(1/n) away
+(:mod:`hipstats.stats.mmrm.batched`); a bootstrap sample is refitted from the full optimum
+by :func:`~hipstats.stats.mmrm.fit.refit_arrays`. A full optimisation is the fallback.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from hipstats.errors import AnalysisError
+from hipstats.stats.mmrm.batched import loo_optimise
 from hipstats.stats.mmrm.fit import NotConverged, fit_arrays, refit_arrays
 from hipstats.stats.mmrm.likelihood import Moments, Pattern
+from hipstats.stats.mmrm.structures import covariance
 
 __all__ = ["Samples", "draw_samples"]
 
@@ -98,28 +101,34 @@ def _stack(params, weights, kind, n_fits) -> Samples:
 
 
 def jackknife(grid, structure, reml, same_cov, progress=None) -> Samples:
+    """The full fit and every leave-one-out fit (all at once: :mod:`~hipstats.stats.mmrm.
+    batched`; a fit that does not converge there is optimised on its own)."""
     full = _full_fit(grid, structure, reml, same_cov)
     n = len(grid.subjects)
-    params, weights = [_params(full)], [np.ones(n)]
-    has_rows = grid.fitted.any(axis=1)
-    n_fits = 1
-    for i in range(n):
-        w = np.ones(n)
-        w[i] = 0.0
-        weights.append(w)
-        if not has_rows[i]:
-            params.append(params[0])      # nothing of theirs in the fit
+    codes = np.flatnonzero(grid.fitted.any(axis=1))    # others add nothing to the fit
+    thetas, betas, ok = loo_optimise(full.M, full.theta, full.evaluation.hess, codes, reml)
+    T, shift = full.basis
+    params = {}
+    for l, i in enumerate(codes):
+        if ok[l]:
+            params[i] = (T @ betas[l] + shift, _sigmas(full.M, thetas[l]))
             continue
         try:
-            fit = refit_arrays(full, _without(full.M, i), reml)
+            params[i] = _params(refit_arrays(full, _without(full.M, i), reml))
         except NotConverged as exc:
             raise AnalysisError(f"the imputation model cannot be fitted without participant "
                                 f"{grid.subjects[i]!r}: {exc}") from None
-        params.append(_params(fit))
-        n_fits += 1
-        if progress:
-            progress(i + 1, n)
-    return _stack(params, weights, "jackknife", n_fits)
+    if progress:
+        progress(n, n)
+    out = [_params(full)] + [params.get(i, _params(full)) for i in range(n)]
+    weights = np.vstack([np.ones(n), 1.0 - np.eye(n)])
+    return _stack(out, weights, "jackknife", 1 + len(codes))
+
+
+def _sigmas(M, theta):
+    k = M.k
+    return [covariance(M.structure, theta[g * k:(g + 1) * k], M.m, 0)[0]
+            for g in range(M.n_groups)]
 
 
 def bootstrap(grid, structure, reml, same_cov, n_samples, seed, kind, progress=None) -> Samples:
