@@ -133,7 +133,8 @@ def _sigmas(M, theta):
 
 def bootstrap(grid, structure, reml, same_cov, n_samples, seed, kind, progress=None) -> Samples:
     """Bootstrap samples of participants within arms (rbmi's stratified resampling); the
-    original data first for conditional-mean imputation (rbmi's sample 1)."""
+    original data first for conditional-mean imputation (rbmi's sample 1). A sample whose
+    fit fails is replaced by a new one, up to rbmi's default threshold (1% of n_samples)."""
     full = _full_fit(grid, structure, reml, same_cov)
     n = len(grid.subjects)
     rng = np.random.default_rng(seed)
@@ -141,7 +142,9 @@ def bootstrap(grid, structure, reml, same_cov, n_samples, seed, kind, progress=N
     if kind == "bootstrap":
         params.append(_params(full))
         weights.append(np.ones(n))
-    for b in range(n_samples):
+    limit = int(np.ceil(0.01 * n_samples))      # rbmi's default threshold: 1% of samples
+    failures = 0
+    while len(params) < n_samples + (kind == "bootstrap"):
         counts = np.zeros(n, int)
         for a in range(len(grid.arms)):
             members = np.flatnonzero(grid.arm == a)
@@ -149,12 +152,16 @@ def bootstrap(grid, structure, reml, same_cov, n_samples, seed, kind, progress=N
         try:
             fit = refit_arrays(full, _resampled(full.M, counts), reml)
         except (NotConverged, np.linalg.LinAlgError) as exc:
-            raise AnalysisError(f"the imputation model cannot be fitted to bootstrap sample "
-                                f"{b + 1}: {exc}; choose a simpler covariance") from None
+            failures += 1
+            if failures > limit:
+                raise AnalysisError(f"the imputation model could not be fitted to {failures} "
+                                    f"bootstrap samples (rbmi allows 1% of n_samples): {exc}; "
+                                    "choose a simpler covariance") from None
+            continue
         params.append(_params(fit))
         weights.append(counts if kind == "bootstrap" else np.ones(n))
         if progress:
-            progress(b + 1, n_samples)
+            progress(len(params), n_samples)
     return _stack(params, weights, kind, n_samples + 1)
 
 
