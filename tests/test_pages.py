@@ -19,8 +19,8 @@ from hipstats.design import design_from_table
 from hipstats.report.build import BUILTIN_PAGES, DESIGN_PAGE, ReportConfig, _notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ["flow", "baseline", "trajectories", "limbs", "change", "primary", "responders",
-            "links", "next_trial"]
+SECTIONS = ["flow", "baseline", "trajectories", "limbs", "change", "primary", "sensitivity",
+            "responders", "links", "next_trial"]
 
 THREE_ARMS = {  # 0/6/12 weeks, NPRS and KOOS-PF, strength at 0 and 12 only, labels for arms
     "time": "week", "timepoints": [0, 6, 12], "groups": ["HIP", "KNEE", "EDU"],

@@ -85,7 +85,7 @@ def _patterns(page, y, frame, post) -> bool:
     pat = missing_patterns(frame, y, "subject", T, group, visits=post)
     page.save(pat, f"missing-patterns-{y}")
     page.save(missed_visits(frame, y, "subject", T, group, visits=post), f"missing-{y}")
-    if (pat["pattern"].str.contains("-")).sum() == 0:
+    if not (~pat[post].to_numpy()).any():
         return False
     show_patterns(page, pat, post, f"{page.label(y)}: patterns of post-baseline values "
                   "(\u25cf present, \u25cb missing), participants with a baseline value",
@@ -219,10 +219,15 @@ def _tipping_text(page, y, tp, arm, unit, mcid, what) -> str:
                 "far the estimate moves.")
     d = tp["delta"]
     in_mcid = f" ({abs(d) / mcid:.2f} MCID)" if mcid else ""
+    facts = page.design.measure(y)
+    beyond = ""
+    if facts.low is not None and facts.high is not None and abs(d) > facts.high - facts.low:
+        beyond = (f" That is more than the whole scale ({facts.low:g} to {facts.high:g}): no "
+                  "plausible departure from MAR overturns the conclusion.")
     return (f"The conclusion holds unless {who} had {page.prose(y)} {abs(d):.2f}{u}{in_mcid} "
             f"{_direction_word(page, y, d)} than MAR predicts: the tipping point, at which the "
             f"{what} at {page.time} {tp['visit']} ({tp['est']:.2f}{u}) reaches "
-            f"p = {page.alpha:g}.")
+            f"p = {page.alpha:g}." + beyond)
 
 
 def _one_group(page, y, frame) -> None:

@@ -67,13 +67,13 @@ def missing_patterns(data: pd.DataFrame, measures, subject: str, time: str,
     ['arm', 'pre', 'post']
     """
     wide, arm, visits = _presence(data, measures, subject, time, group, visits)
-    key = wide.apply(lambda r: " ".join("+" if x else "-" for x in r), axis=1)
+    key = wide.apply(lambda r: "".join("X" if x else "." for x in r), axis=1)
     rows = []
     for a in pd.unique(arm):
         sel = (arm == a).to_numpy()
         counts = key[sel].value_counts()
         for pattern, n in counts.items():
-            flags = [c == "+" for c in pattern.split(" ")]
+            flags = [c == "X" for c in pattern]
             first_gap = flags.index(False) if False in flags else len(flags)
             rows.append({"arm": a, **dict(zip(visits, flags)), "pattern": pattern,
                          "n": int(n), "percent": 100.0 * n / sel.sum(),
