@@ -137,14 +137,27 @@ def _reference_based(page, y, frame) -> None:
                rename={"strategy": "Assumption", "arm": "Arm"},
                note=_note(mar, events, cov))
     mcid = d.measure(y).mcid
-    fig = plots.estimates_plot(table, y="strategy", hue="arm" if table["arm"].nunique() > 1
-                               else None, mcid=mcid,
-                               xlabel=f"Difference from {d.reference}, {page.label(y)}").figure
+    arms = list(frame[group].cat.categories[1:])
+    fig, axes = _panels(1 + len(arms))
+    plots.estimates_plot(table, y="strategy", hue="arm" if len(arms) > 1 else None, mcid=mcid,
+                         xlabel=f"Difference from {d.reference}", ax=axes[0])
+    texts = [_tipping(page, y, mar, arm, last, [yb], ax) for arm, ax in zip(arms, axes[1:])]
     page.figure(fig, f"sensitivity-{y}", f"{page.label(y)}: difference from {d.reference} at "
-                f"{T} {last} under MAR and the reference-based assumptions (95% CI)"
-                + (f"; dotted lines at \u00b1 the MCID ({mcid:g})" if mcid else ""))
-    for arm in frame[group].cat.categories[1:]:
-        _tipping(page, y, mar, arm, last, [yb])
+                f"{T} {last} under MAR and the reference-based assumptions (95% CI"
+                + (f"; dotted lines at \u00b1 the MCID, {mcid:g}" if mcid else "")
+                + "), and under MAR as the imputed values of "
+                + " and ".join(arms) + " shift by delta (the tipping point marked)")
+    for text in texts:
+        say(text)
+
+
+def _panels(k: int):
+    """One figure for a section's panels (saving a figure is the page's main cost)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, k, figsize=(min(plots.PAGE, 3.4 * k), 2.8),
+                             layout="constrained", squeeze=False)
+    return fig, list(axes[0])
 
 
 def _mar_rows(page, y, pa, mar, last, yb):
@@ -189,7 +202,9 @@ def _direction_word(page, y, delta) -> str:
     return "worse" if (delta > 0) == (d == "lower_better") else "better"
 
 
-def _tipping(page, y, imp, arm, last, covariates) -> None:
+def _tipping(page, y, imp, arm, last, covariates, ax) -> str:
+    """The tipping point of ``arm`` (None: the one group's mean): saved with its curve,
+    drawn on ``ax``; returns the sentence."""
     tp = imp.tipping_point(arm, covariates=covariates, alpha=page.alpha)
     unit = page.design.measure(y).unit or ""
     mcid = page.design.measure(y).mcid
@@ -199,14 +214,12 @@ def _tipping(page, y, imp, arm, last, covariates) -> None:
     name = f"{y}-{arm}" if arm is not None else y
     page.save(pd.concat([curve, pd.DataFrame([tp])], keys=["curve", "tipping"]).reset_index(
         level=0).rename(columns={"level_0": "row"}), f"tipping-{name}")
-    who = f"the {arm} arm" if arm is not None else "the study"
+    who = f"{arm}" if arm is not None else "the study"
     what = "difference from the reference arm" if arm is not None else "mean change"
-    fig = plots.delta_plot(curve, tipping=tp["delta"],
-                           xlabel=f"Delta added to {who}'s imputed values ({unit})".replace(" ()", ""),
-                           ylabel=f"{what.capitalize()} (95% CI)").figure
-    page.figure(fig, f"tipping-{name}", f"{page.label(y)}: {what} at {page.time} {last} as "
-                f"the imputed values of {who} shift by delta")
-    say(_tipping_text(page, y, tp, arm, unit, mcid, what))
+    plots.delta_plot(curve, tipping=tp["delta"], ax=ax,
+                     xlabel=f"Delta added to {who}'s imputed values ({unit})".replace(" ()", ""),
+                     ylabel="Difference (95% CI)" if arm is not None else "Mean change (95% CI)")
+    return _tipping_text(page, y, tp, arm, unit, mcid, what)
 
 
 def _tipping_text(page, y, tp, arm, unit, mcid, what) -> str:
@@ -244,4 +257,9 @@ def _one_group(page, y, frame) -> None:
     say("With one group there is no reference arm to borrow from; the question is how much "
         "worse the missing changes would have to be (a shift delta added to each imputed "
         "change, MAR otherwise) for the mean change from baseline to lose significance.")
-    _tipping(page, y, imp, None, last, [])
+    fig, (ax,) = _panels(1)
+    text = _tipping(page, y, imp, None, last, [], ax)
+    page.figure(fig, f"sensitivity-{y}", f"{page.label(y)}: mean change from baseline to "
+                f"{T} {last} (95% CI) as the imputed changes shift by delta (MAR otherwise; "
+                "the tipping point marked)")
+    say(text)
