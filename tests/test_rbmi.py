@@ -277,6 +277,12 @@ def test_an_arm_without_values_at_a_visit_and_a_missing_covariate_are_named():
         hs.rbmi(d, FORMULA, "subject", "week", "group")
 
 
+def test_an_imputation_model_that_cannot_be_fitted_names_a_simpler_structure():
+    d = trial(n=8, visits=(1, 2, 3, 4, 5, 6), seed=43, drop=0.0)
+    with pytest.raises(AnalysisError, match="cannot be fitted: the us covariance.*simpler 'toeph'"):
+        hs.rbmi(d, FORMULA, "subject", "week", "group")
+
+
 def test_absent_rows_are_added_as_missing_and_said():
     d = trial(n=20, seed=41, drop=0.0)
     full = hs.rbmi(d.assign(y=d["y"].mask(d.index == 5)), FORMULA, "subject", "week", "group")

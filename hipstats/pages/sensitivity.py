@@ -120,8 +120,8 @@ def _reference_based(page, y, frame) -> None:
     pa = page.results.get("primary", {}).get(y)
     cov = pa.fit.cov_structure if pa is not None else "us"
     refs = {a: d.reference for a in frame[group].cat.categories}
-    mar = hs.rbmi(frame, formula, "subject", T, group, references=refs, cov=cov,
-                  reference=d.reference, alpha=page.alpha)
+    mar, cov = _fit(frame, formula, T, group, cov, references=refs, reference=d.reference,
+                    alpha=page.alpha)
     runs, events = _strategy_runs(page, y, frame, mar)
     rows = _mar_rows(page, y, pa, mar, last, yb)
     for name, imp in runs:
@@ -158,6 +158,22 @@ def _panels(k: int):
     fig, axes = plt.subplots(1, k, figsize=(min(plots.PAGE, 3.4 * k), 2.8),
                              layout="constrained", squeeze=False)
     return fig, list(axes[0])
+
+
+def _fit(frame, formula, T, group, cov, **kw):
+    """hs.rbmi with the primary MMRM's structure, or the next simpler one of the
+    pre-specified order when the imputation model (which adds baseline x visit) does not
+    converge with it: (imputation, structure used)."""
+    from hipstats.stats.mmrm.structures import FALLBACK_ORDER
+
+    order = list(FALLBACK_ORDER)
+    tried = [cov] + [s for s in order[order.index(cov) + 1:]] if cov in order else [cov]
+    for i, s in enumerate(tried):
+        try:
+            return hs.rbmi(frame, formula, "subject", T, group, cov=s, **kw), s
+        except hs.AnalysisError:
+            if i == len(tried) - 1:
+                raise
 
 
 def _mar_rows(page, y, pa, mar, last, yb):
@@ -252,7 +268,7 @@ def _one_group(page, y, frame) -> None:
     formula = f"{chg} ~ {yb} * C({T})" if n_post > 1 else f"{chg} ~ {yb}"
     pa = page.results.get("primary", {}).get(y)
     cov = pa.fit.cov_structure if pa is not None else "us"
-    imp = hs.rbmi(frame, formula, "subject", T, None, cov=cov, alpha=page.alpha)
+    imp, cov = _fit(frame, formula, T, None, cov, alpha=page.alpha)
     last = frame[T].cat.categories[-1] if not page.numeric_time else frame[T].max()
     say("With one group there is no reference arm to borrow from; the question is how much "
         "worse the missing changes would have to be (a shift delta added to each imputed "
