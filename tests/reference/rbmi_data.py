@@ -124,7 +124,7 @@ CASES = [
          ice=("file", ["JR", "CIR", "LMCF"]), cov="toeph",
          analyses=[A(("y_bl", "sex", "y_bl:sex"), weights=w) for w in
                    ["counterfactual", "equal", "proportional_em"]] + [A(("y_bl", "age"))],
-         tipping=[], effect=1.0, sex_effect=1.5, sex_p=0.35),
+         tipping=[], effect=1.0, sex_effect=1.5, sex_p=0.3),
     dict(n=40, weeks=[2, 4, 8], K=2, sd=1.0, formula=F_FULL, ice="JR", cov="us",
          method="bootstrap", n_samples=100, analyses=[A(), A(delta=True)], tipping=[],
          effect=1.0),
@@ -192,7 +192,7 @@ def _trial(rng: np.random.Generator, cid: str, c: dict):
     frac = (np.arange(1, nv + 1) / nv)
     eff = np.zeros((K, nv))
     for k in range(1, K):
-        eff[k] = sd * c["effect"] * (1 + 0.4 * (k - 1)) * frac
+        eff[k] = 1.8 * sd * c["effect"] * (1 + 0.4 * (k - 1)) * frac
     visit_eff = sd * np.cumsum(rng.uniform(-0.5, 1.0, nv))
     beta = rng.uniform(0.3, 0.9)
     sexeff = sd * c.get("sex_effect", rng.uniform(-0.3, 0.3))
