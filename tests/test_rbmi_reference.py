@@ -23,13 +23,19 @@ Tolerances:
                                 widened by 1e-4 relative and 1e-10 absolute
     bootstrap (conditional mean on resamples: hipstats draws its own)
         est                     1e-5 as above (the full-data estimate: deterministic)
-        lci, uci                within 0.75 of R's bootstrap SE (normal) of R's percentile
-                                limits (Monte Carlo: 100 resamples each)
-        se                      if reported: within 35% of R's bootstrap SE
+        lci, uci                within 1.5 of R's bootstrap SE (normal) of R's percentile
+                                limits (Monte Carlo, 100 resamples each: a 2.5% quantile
+                                has an MC SD of ~0.27 SE, a difference of two ~0.38 SE)
+        se                      if reported: within 40% of R's bootstrap SE (MC SD of an
+                                SD from 100 resamples ~7%, of a ratio of two ~10%)
         pval                    in [0, 1]
     approxbayes (Rubin's rules over random imputations: Monte Carlo)
-        est, se, lci, uci, pval  |difference| < 5 sqrt(2) x R's Monte Carlo SE of that
-                                value (recorded, see the R script), + 1e-3 for p
+        est, se, lci, uci       |difference| < 6 sqrt(2) x R's Monte Carlo SE of that value
+                                (recorded, see the R script; two more R runs with other
+                                seeds pass the same check: test_reference_monte_carlo_ses)
+        pval                    where R's p >= 1e-4: as |t| (R's df), within 6 sqrt(2) x the
+                                MC SE of est / se; a smaller p (its t moves with the df,
+                                itself Monte Carlo): below 1e-2
     tipping points: delta 1e-4 relative; est 1e-4 relative or 1e-4 of the SE at 0; pval
         alpha within 1e-6.
 
@@ -59,6 +65,7 @@ import hipstats as hs
 from rcompare import Compare  # noqa: E402  (tests/ is on sys.path)
 
 REF = Path(__file__).parent / "reference"
+HELD_OUT = bool(os.environ.get("RBMI_DIR"))
 DIR = Path(os.environ.get("RBMI_DIR") or REF / "data" / "rbmi")
 R = json.loads(Path(os.environ.get("RBMI_OUT") or REF / "rbmi.json").read_text())
 CASES: dict = R["cases"]
@@ -146,19 +153,35 @@ def test_analyse_matches_rbmi(cid, key):
         elif method == "bootstrap":
             bse = w["normal_se"]
             c.num(f"{name} est", g.est, w["est"], rel=1e-5, abs_=1e-5 * bse)
-            c.num(f"{name} lci", g.lci, w["lci"], rel=0.0, abs_=0.75 * bse)
-            c.num(f"{name} uci", g.uci, w["uci"], rel=0.0, abs_=0.75 * bse)
+            c.num(f"{name} lci", g.lci, w["lci"], rel=0.0, abs_=1.5 * bse)
+            c.num(f"{name} uci", g.uci, w["uci"], rel=0.0, abs_=1.5 * bse)
             if g.se is not None and not math.isnan(g.se):
-                c.num(f"{name} se", g.se, bse, rel=0.35)
+                c.num(f"{name} se", g.se, bse, rel=0.4)
             c.same(f"{name} pval in [0, 1]", bool(0.0 <= g.pval <= 1.0), True)
         else:                                           # approxbayes
-            k5 = 5 * math.sqrt(2)
-            for col in ("est", "se", "lci", "uci"):
-                c.num(f"{name} {col}", getattr(g, col), w[col], rel=0.0,
-                      abs_=k5 * w[f"mc_{col}"] + 1e-9 * abs(w[col]))
-            c.num(f"{name} pval", g.pval, w["pval"], rel=0.0,
-                  abs_=k5 * w["mc_pval"] + 1e-3)
+            _compare_mc(c, name, {col: getattr(g, col) for col in MC_COLS}, w)
     c.done()
+
+
+MC_COLS = ("est", "se", "lci", "uci", "pval")
+MC_K = 6 * math.sqrt(2)      # two independent runs: the difference's SD is sqrt(2) MC SE
+
+
+def _compare_mc(c: Compare, name: str, got: dict, w: dict) -> None:
+    """Two Monte Carlo (approxbayes) runs: est, se and CI limits within MC_K of R's Monte
+    Carlo SE; p on the t scale (R's df) within MC_K of the MC SE of est / se where R's p
+    is 1e-4 or more (the t of a smaller p moves with the df, itself Monte Carlo), else
+    below 1e-2."""
+    for col in ("est", "se", "lci", "uci"):
+        c.num(f"{name} {col}", got[col], w[col], rel=0.0,
+              abs_=MC_K * w[f"mc_{col}"] + 1e-9 * abs(w[col]))
+    if w["pval"] >= 1e-4:
+        t_got = stats.t.isf(got["pval"] / 2, w["df"])
+        t_want = stats.t.isf(w["pval"] / 2, w["df"])
+        c.num(f"{name} pval (as |t|, df {w['df']:.3g})", t_got, t_want, rel=0.0,
+              abs_=MC_K * w["mc_t"])
+    else:
+        c.same(f"{name} pval < 1e-2 (R: {w['pval']:.3g})", bool(got["pval"] < 1e-2), True)
 
 
 @pytest.mark.parametrize(("cid", "key"), _params("tipping"))
@@ -166,6 +189,8 @@ def test_tipping_point_matches_rbmi(cid, key):
     sp = SPECS[cid]
     t = next(x for x in sp["tipping"] if x["key"] == key)
     want = CASES[cid]["tipping"][key]
+    if HELD_OUT and "error" in want:       # a held-out trial without a clear effect
+        pytest.skip(want["error"])
     assert "error" not in want, want
     tp = _imputed(cid).tipping_point(arm=t["arm"], covariates=t["covariates"],
                                      visit=t["visit"], alpha=t["alpha"])
@@ -184,7 +209,10 @@ def test_reference_cases_complete():
         for a in SPECS[cid]["analyses"]:
             assert a["key"] in r["analyses"], (cid, a["key"])
         for t in SPECS[cid]["tipping"]:
-            assert "error" not in r["tipping"][t["key"]], (cid, r["tipping"][t["key"]])
+            tp = r["tipping"][t["key"]]
+            # a held-out batch may have a trial whose effect is not significant at delta 0
+            ok = HELD_OUT and tp.get("error") == "p-value at delta 0 is not below alpha"
+            assert ok or "error" not in tp, (cid, tp)
 
 
 def test_reference_fits_polished():
@@ -199,9 +227,28 @@ def test_reference_tipping_points_verified():
     """rbmi's full pipeline at R's tipping delta gives p = alpha."""
     for cid, r in CASES.items():
         for key, t in r["tipping"].items():
+            if "error" in t:
+                continue
             assert abs(t["check_pval"] - t["alpha"]) < 1e-8, (cid, key, t["check_pval"])
             assert abs(t["check_est"] - t["est"]) <= 1e-8 * max(1.0, abs(t["est"])), (cid, key)
             assert 0 < t["delta"] / t["delta_zero_est"] < 1, (cid, key)
+
+
+def test_reference_monte_carlo_ses():
+    """approxbayes: two more R runs (other seeds) agree with the recorded one within the
+    tolerances used for hipstats."""
+    n = 0
+    for cid, r in CASES.items():
+        if SPECS[cid]["method"] != "approxbayes":
+            continue
+        want = _rows(r["analyses"]["a0"])
+        for rep in r["replicates"]:
+            c = Compare("rbmi", f"{cid} replicate seed {rep['seed']}")
+            for k, g in _rows(rep).items():
+                n += 1
+                _compare_mc(c, "/".join(map(str, k)), g, want[k])
+            c.done()
+    assert n > 0
 
 
 def test_reference_ancova_k_is_rbmis_ancova():

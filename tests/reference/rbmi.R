@@ -8,9 +8,10 @@
 #
 # Run from the repo root, after the generator:
 #   Rscript tests/reference/rbmi.R
-# Runtime: see `seconds` in the JSON header (about RUNTIME on 2 shared cores for the
-# committed batch). Rscript reads its file as it runs: do not edit the script while it
-# runs; run a copy.
+# Runtime: 14 minutes for the committed batch (30 trials, 2,307 MMRM fits) on 2 cores shared
+# with other jobs (load ~7); 11 minutes at load ~5 (`seconds` in the JSON header). Two runs
+# agree to 2e-11 relative. Rscript reads its file as it runs: do not edit the script while
+# it runs; run a copy.
 # A held-out batch: RBMI_DIR=<folder> RBMI_OUT=<folder>/rbmi.json Rscript tests/reference/rbmi.R
 # RBMI_ONLY=r00,r01 runs only those cases (debugging); RBMI_CORES sets the cores (2).
 #
@@ -70,10 +71,13 @@
 # Recorded per analysis, rows sorted by week, parameter, arm: parameter (trt, lsm_ref,
 # lsm_alt), arm (the non-reference arm of the comparison; for lsm_ref too), week, est, se,
 # lci, uci, pval (normal for jackknife, Rubin's rules with Barnard-Rubin df for approxbayes:
-# also df and the Monte Carlo SEs mc_est, mc_se, mc_lci, mc_uci, mc_pval, from the spread of
-# the imputed sets: est sd_b / sqrt(M); se from the sampling variance of mean(se^2) and
-# var_b; CI limits and p by the delta method), bootstrap: est, percentile lci/uci/pval
-# (pool's default) and normal se/lci/uci/pval.
+# also df, sd_b (the between-imputation SD), M and the Monte Carlo SEs of one run, from the
+# spread of the imputed sets: mc_est = sd_b / sqrt(M); mc_se from the sampling variances of
+# mean(se^2) (var(se^2) / M) and of var_b (2 var_b^2 / (M - 1)); mc_lci = mc_uci =
+# sqrt(mc_est^2 + (t_q mc_se)^2); mc_t, of est / se, by the delta method. Two more runs with
+# seeds seed + 1 and seed + 2 of the first analysis are recorded as `replicates`, a check of
+# those SEs), bootstrap: est, percentile lci/uci/pval (pool's default) and normal
+# se/lci/uci/pval.
 suppressPackageStartupMessages({
   library(rbmi); library(mmrm); library(jsonlite); library(parallel)
 })
@@ -322,10 +326,9 @@ pool_table <- function(ana, arms, ref) {
       mc_se <- sqrt(var(ses^2) / M + ((1 + 1 / M) * var_b)^2 * 2 / (M - 1)) / (2 * se_t)
       q <- qt(0.975, rr$df)
       tval <- mean(ests) / se_t
-      mc_t <- sqrt((mc_est / se_t)^2 + (tval * mc_se / se_t)^2)
       c(df = rr$df, mc_est = mc_est, mc_se = mc_se,
         mc_lci = sqrt(mc_est^2 + (q * mc_se)^2), mc_uci = sqrt(mc_est^2 + (q * mc_se)^2),
-        mc_pval = 2 * dt(tval, rr$df) * mc_t, sd_b = sqrt(var_b))
+        mc_t = sqrt((mc_est / se_t)^2 + (tval * mc_se / se_t)^2), sd_b = sqrt(var_b))
     })
     for (k in names(mc[[1]])) tab[[k]] <- vapply(mc, `[[`, 0, k)
     tab$M <- M
