@@ -59,7 +59,11 @@ def pool_bootstrap(est: np.ndarray, alpha: float) -> dict:
 
 
 def barnard_rubin_df(v_com: float, var_b: float, var_t: float, M: int) -> float:
+    """Barnard & Rubin (1999) df, as rbmi's ``rubin_df``: with an infinite complete-data df
+    (a Wald statistic) Rubin's (1987) ``(M - 1) / lambda^2``."""
     lam = (1 + 1 / M) * var_b / var_t
+    if np.isinf(v_com):
+        return np.inf if lam == 0 else (M - 1) / lam ** 2
     v_obs = (v_com + 1) / (v_com + 3) * v_com * (1 - lam)
     if lam == 0:
         return v_obs
