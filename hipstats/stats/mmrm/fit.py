@@ -324,7 +324,10 @@ def refit_arrays(fit: ArrayFit, M, reml: bool) -> ArrayFit:
         prev = size
     theta, e = _polish(M, fit.theta, reml)
     if not _converged(e)[0]:
-        theta, e, _ = _optimise(M, fit.theta, reml)
+        try:
+            theta, e, _ = _optimise(M, fit.theta, reml)
+        except (ValueError, np.linalg.LinAlgError) as exc:   # a non-finite Hessian on the way
+            raise NotConverged(f"the {M.structure} covariance did not converge ({exc})") from None
     return _kept(ArrayFit(M, theta, e, fit.basis), M.structure)
 
 
