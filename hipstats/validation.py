@@ -145,7 +145,7 @@ class ValidationReport:
             "source": self.source, "design": self.design.name, "valid": self.ok,
             "layout": self.layout,
             "problems": [p.to_dict() for p in self.problems],
-            "warnings": list(self.warnings), "notes": list(self.notes),
+            "warnings": list(self.warnings), "notes": [str(n) for n in self.notes],
             "n_input_rows": int(len(self.ledger)),
             "n_excluded_rows": int((self.ledger["status"] == "excluded").sum())
             if len(self.ledger) else 0,

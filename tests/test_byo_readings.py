@@ -7,6 +7,7 @@ reading, the full list in df.attrs["readings"], and strict=True refuses it."""
 import datetime as dt
 import json
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -246,3 +247,24 @@ def test_dates_as_excel_cells(tmp_path):
     df, said = _load(path, "program6wk", {"units": N_KG, "visit_dates": {"column": "visit_date"}})
     assert [r["kind"] for r in df.attrs["readings"]] == ["visits", "columns"]
     assert len(said) == 2
+
+
+def test_the_pages_data_line_says_the_readings_in_labels(tmp_path):
+    """A page silences warnings (its cells show results), so its data line says how the
+    file was read; measures by their labels, the file's own column names as code."""
+    from hipstats.summary import describe_source
+    from test_report_pages import machine_names
+
+    text = ("pid,group,week,pain_vas,akps,body_mass_kg,age\n"
+            + "".join(f"P{i},{'HIP' if i % 2 else 'KNEE'},{w},{3 + w / 7},{70 + w},70,30\n"
+                      for i in range(4) for w in range(7)) + "Mean,,,3.4,73,70,30\n")
+    design = hipstats.study_design(Path(__file__).parents[1] / "hipstats.toml", "hipknee6wk")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadingWarning)
+        df = hipstats.load(_csv(text)(tmp_path), design)
+    line = describe_source(str(tmp_path / "f.csv"), df)
+    assert "Units: Pain (VAS): cm; Function (AKPS): points; Age: years; Body mass: kg." in line
+    assert ("How the file was read: rows excluded (row 29: summary row `Mean` under the data "
+            "(not a subject)); columns matched by name (column `body_mass_kg` read as "
+            "`body_mass` in kg (unit from its name); column `pid` read as `subject`)") in line
+    assert machine_names(line) == []

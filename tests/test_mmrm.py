@@ -229,7 +229,7 @@ def test_primary_analysis_k_arms_many_visits_matches_r():
     assert last["df"] == pytest.approx(188.6971, rel=1e-4)
     assert last["ci_low"] == pytest.approx(-0.2596015, abs=5e-6)
     assert last["ci_high"] == pytest.approx(0.4380927, abs=5e-6)
-    assert "unstructured" in pa.method and "In R: mmrm(" in pa.method
+    assert "unstructured" in pa.method and "In R: `mmrm(" in pa.method
 
 
 def test_primary_analysis_one_visit_is_the_ancova_and_one_group_has_no_contrast():
