@@ -15,7 +15,7 @@ from hipstats.stats.mmrm.likelihood import build_moments, evaluate
 from hipstats.stats.mmrm.result import MmrmResult, covariance_frames, fixed_table
 from hipstats.stats.mmrm.structures import FALLBACK_ORDER, n_theta, start_theta
 
-__all__ = ["fit_mmrm", "NotConverged"]
+__all__ = ["fit_mmrm", "fit_tests", "prepare", "Prepared", "NotConverged"]
 
 
 class NotConverged(AnalysisError):
@@ -223,14 +223,18 @@ def _converged(e) -> tuple[bool, str]:
     return True, ""
 
 
-def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov, visits,
-             alpha, last: bool = True) -> MmrmResult:
+def _df_method(df_method) -> str:
     method = str(df_method).lower().replace("_", "-")
     if method in ("kr", "kenwardroger"):
         method = "kenward-roger"
     if method not in METHODS:
         raise AnalysisError(f"df_method must be one of {', '.join(METHODS)}")
-    p = prepare(data, formula, subject, time, group_cov, visits)
+    return method
+
+
+def _fit(p: Prepared, structure: str, reml: bool):
+    """Moments, start, optimum and its convergence check: (M, evaluation, theta,
+    iterations, centring basis); NotConverged when there is no interior optimum."""
     m = len(p.visits)
     n_groups = 1 if p.groups is None else len(p.groups)
     basis, Xc, yc = _centre(p)
@@ -242,7 +246,24 @@ def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov
         nxt = _next_structure(structure)
         raise NotConverged(f"the {structure} covariance did not converge: {why}"
                            + (f"; try the simpler {nxt!r}" if nxt else ""))
+    return M, e, theta, nit, basis
+
+
+def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov, visits,
+             alpha, last: bool = True) -> MmrmResult:
+    method = _df_method(df_method)
+    p = prepare(data, formula, subject, time, group_cov, visits)
+    M, e, theta, nit, basis = _fit(p, structure, reml)
     return _result(M, p, e, theta, reml, method, formula, structure, alpha, nit, basis)
+
+
+def fit_tests(p: Prepared, structure: str, df_method: str, reml: bool = True) -> MmrmTests:
+    """The estimates and tests of the MMRM fitted to prepared rows (:func:`prepare`'s
+    :class:`Prepared`, or one built from arrays): the same numbers as :func:`fit_mmrm` on
+    the frame those rows came from, without the frame, the formula and the result tables:
+    for the many small fits of a simulation (:mod:`hipstats.power.trial_sim`)."""
+    M, e, _, _, basis = _fit(p, structure, reml)
+    return MmrmTests(M, e, reml, _df_method(df_method), basis)
 
 
 def _next_structure(structure):

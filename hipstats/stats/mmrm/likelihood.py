@@ -25,7 +25,7 @@ import numpy as np
 
 from hipstats.stats.mmrm.structures import covariance, n_theta
 
-__all__ = ["Pattern", "Moments", "build_moments", "Evaluation", "evaluate"]
+__all__ = ["Pattern", "Moments", "build_moments", "Evaluation", "evaluate", "trace_products"]
 
 
 @dataclass
@@ -160,6 +160,12 @@ def _residual_moments(P: Pattern, beta: np.ndarray):
     return Rr, Sxr
 
 
+def trace_products(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """tr(A_k B_l) for stacks of square matrices, as one matrix product."""
+    k, n = A.shape[0], A.shape[1]
+    return A.reshape(k, n * n) @ B.transpose(0, 2, 1).reshape(B.shape[0], n * n).T
+
+
 def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):
     k = M.k
     K = k * M.n_groups
@@ -180,7 +186,7 @@ def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):
         WGW = W @ G @ W
         WRW = W @ Rr @ W
         T = P.count * W - WRW - (WGW if reml else 0.0)
-        grad[sl] += 0.5 * np.einsum("kab,ab->k", dS, T)
+        grad[sl] += 0.5 * (dS.reshape(k, n * n) @ T.ravel())
         Mk = W @ dS @ W                                          # (k, n, n)
         A[sl] += (Mk.reshape(k, n * n) @ P.Sxx).reshape(k, q, q)
         b[sl] += Mk.reshape(k, n * n) @ Sxr
@@ -188,18 +194,18 @@ def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):
         if order >= 2:
             d2S = covs[P.group][2][:, :, v][:, :, :, v]
             Bk = W @ dS                                          # W dS_k
-            h = 0.5 * np.einsum("klab,ab->kl", d2S, T)
-            h -= 0.5 * P.count * np.einsum("kab,lba->kl", Bk, Bk)
+            h = 0.5 * (d2S.reshape(k * k, n * n) @ T.ravel()).reshape(k, k)
+            h -= 0.5 * P.count * trace_products(Bk, Bk)
             if reml:
-                h += np.einsum("kab,lba->kl", WGW @ dS, Bk)
-            h += np.einsum("kab,lba->kl", WRW @ dS, Bk)
+                h += trace_products(WGW @ dS, Bk)
+            h += trace_products(WRW @ dS, Bk)
             hess[sl, sl] += h
         parts.append((P, W, dS, d2S, sl))
     ev.grad = grad
     if order >= 2:
-        VA = np.einsum("cd,kde->kce", V, A)
+        VA = V @ A
         if reml:
-            hess -= 0.5 * np.einsum("kab,lba->kl", VA, VA)
+            hess -= 0.5 * trace_products(VA, VA)
         hess -= b @ V @ b.T
         ev.hess = 0.5 * (hess + hess.T)
     ev.parts = parts

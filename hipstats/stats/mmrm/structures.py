@@ -161,10 +161,10 @@ def _unstructured(theta: np.ndarray, m: int):
             d2L[i, pos, i, j] = d2L[pos, i, i, j] = sd[i]
             pos += 1
     S = L @ L.T
-    dLLt = np.einsum("kab,cb->kac", dL, L)
+    dLLt = dL @ L.T
     dS = dLLt + dLLt.transpose(0, 2, 1)
-    t1 = np.einsum("klab,cb->klac", d2L, L)
-    t2 = np.einsum("kab,lcb->klac", dL, dL)
+    t1 = d2L @ L.T
+    t2 = np.matmul(dL[:, None], dL.transpose(0, 2, 1)[None])   # dL_k dL_l transposed
     d2S = t1 + t1.transpose(0, 1, 3, 2) + t2 + t2.transpose(0, 1, 3, 2)
     return S, dS, d2S
 
