@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/hipstats report --out reports
+	$(BIN)/hipstats report --jobs 2 --out reports
 
 test: $(STAMP)
 	$(BIN)/hipstats report --check --quiet --jobs 2 --out reports

@@ -29,6 +29,7 @@ _EXPORTS = {
     "design_from_table": "hipstats.design", "DesignError": "hipstats.design",
     "DataProblem": "hipstats.errors", "HipstatsDataError": "hipstats.errors",
     "HipstatsError": "hipstats.errors", "AnalysisError": "hipstats.errors",
+    "ReadingWarning": "hipstats.errors",
     # loading, validation, example data
     "load": "hipstats.validation", "validate": "hipstats.validation",
     "example": "hipstats.synthetic", "simulate_cohort": "hipstats.synthetic",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["DataProblem", "HipstatsError", "HipstatsDataError", "AnalysisError"]
+__all__ = ["DataProblem", "HipstatsError", "HipstatsDataError", "AnalysisError",
+           "ReadingWarning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -70,3 +71,11 @@ class HipstatsDataError(HipstatsError, ValueError):
 
 class AnalysisError(HipstatsError, ValueError):
     """An analysis cannot run on the data given (wrong column, too few subjects, ...)."""
+
+
+class ReadingWarning(UserWarning):
+    """How :func:`hipstats.load` read a file (sheet chosen, rows excluded, visits read from
+    numbers or labels, units taken from a header, columns mapped or ignored): one warning per
+    kind of reading, naming the file and the rows or columns. Silence them with
+    ``warnings.filterwarnings("ignore", category=hipstats.ReadingWarning)``; the frame keeps
+    them in ``df.attrs["readings"]``, and ``hipstats.load(..., strict=True)`` refuses them."""

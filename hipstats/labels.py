@@ -17,7 +17,8 @@ import re
 
 import pandas as pd
 
-__all__ = ["NAMES", "measure_label", "term_label", "add_labels", "measure_facts"]
+__all__ = ["NAMES", "measure_label", "term_label", "add_labels", "measure_facts",
+           "names_in_words"]
 
 #: Names and default units of the built-in measures; a frame's ``attrs["units"]`` (e.g.
 #: strength in N*m/kg) overrides the unit.
@@ -188,3 +189,17 @@ def add_labels(df: pd.DataFrame, column: str = "term", data=None, design=None,
     labels = [fn(v) for v in out[column]]
     out.insert(list(out.columns).index(column) + 1, "label", labels)
     return out
+
+
+def names_in_words(text: str, names, data=None, design=None) -> str:
+    """``text`` with each of ``names`` (column names, whole words) replaced by its label as
+    the middle of a sentence says it: ``"missing koos_pf_bl"`` -> ``"missing function at
+    baseline (KOOS-PF)"``, ``"N*m / body_mass (kg)"`` -> ``"N*m / body mass (kg)"``."""
+    names = sorted({str(n) for n in names if n}, key=len, reverse=True)
+    if not names:
+        return str(text)
+
+    def words(m):
+        s = measure_label(m.group(1), data, design, unit=False)
+        return s[0].lower() + s[1:] if len(s) > 1 and not s[1].isupper() else s
+    return re.sub(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", words, str(text))

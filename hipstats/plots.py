@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.collections import LineCollection
 
 __all__ = ["PALETTE", "set_style", "trajectories", "scatter_by_time", "rm_corr_plot",
            "paired_plot", "forest_plot", "power_curve", "flow_diagram", "model_trajectories",
@@ -87,9 +88,8 @@ def trajectories(data: pd.DataFrame, y: str, time: str, subject: str, group: str
     for gi, g in enumerate(groups):
         dg = d[d[group] == g] if group else d
         colour = PALETTE[gi % len(PALETTE)]
-        for _, s in dg.groupby(subject, sort=True):
-            s = s.dropna(subset=[y]).sort_values("_x")
-            ax.plot(s["_x"], s[y], color=colour, alpha=0.25, lw=0.7)
+        ax.add_collection(LineCollection(_subject_lines(dg, subject, "_x", y), colors=colour,
+                                         alpha=0.25, linewidths=0.7, zorder=2))
         stats = dg.groupby("_x")[y].agg(["mean", "std", "count"]).reset_index()
         from scipy import stats as sps
 
@@ -104,36 +104,66 @@ def trajectories(data: pd.DataFrame, y: str, time: str, subject: str, group: str
     return ax
 
 
+def _subject_lines(d: pd.DataFrame, subject: str, x: str, y: str) -> list:
+    """Each subject's observed points, sorted by ``x``: one polyline per subject (subjects
+    sorted), drawn as one collection instead of one line per subject."""
+    ok = d[[subject, x, y]].dropna(subset=[y])
+    codes, _ = pd.factorize(ok[subject], sort=True)
+    xs, ys = ok[x].to_numpy(float), ok[y].to_numpy(float)
+    order = np.lexsort((xs, codes))
+    cuts = np.flatnonzero(np.diff(codes[order])) + 1
+    return np.split(np.column_stack([xs[order], ys[order]]), cuts) if len(order) else []
+
+
 def scatter_by_time(data: pd.DataFrame, x: str, y: str, time: str, order=None,
                     corr: pd.DataFrame | None = None, height: float = 2.0):
-    """Scatter of ``y`` against ``x`` at each timepoint with a fit line and r.
+    """Scatter of ``y`` against ``x`` at each timepoint with the least-squares line and its
+    95% confidence band, one panel per timepoint (shared axes).
 
     ``corr`` (from :func:`hipstats.timepoint_corr`) supplies the r and CI printed in each
-    panel. Returns the :class:`seaborn.FacetGrid`.
+    panel. The band is the exact t interval of the fitted mean, ``yhat +/- t(n-2) se``
+    (what seaborn's ``regplot`` estimates by bootstrap). Returns the Figure.
     """
     order = _order(data, time, order)
     d = data.dropna(subset=[x, y])
-    g = sns.FacetGrid(d, col=time, col_order=order, height=height, aspect=0.9, sharex=True,
-                      sharey=True)
-    g.map_dataframe(sns.regplot, x=x, y=y, ci=95, scatter_kws={"s": 12, "alpha": 0.7},
-                    line_kws={"lw": 1.2}, color=PALETTE[0], seed=0)
-    if corr is not None:
-        for t, axi in zip(order, g.axes.flat):
-            row = corr[corr[corr.columns[0]] == t]
-            if len(row):
-                r = row.iloc[0]
-                axi.text(0.04, 0.96, f"r = {r['r']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]\n"
-                         f"n = {int(r['n'])}", transform=axi.transAxes, va="top", fontsize=7,
-                         bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
-                               "alpha": 0.85}, zorder=5)
-    if len(order) > 1:
-        g.set_titles(f"{_label(time)} {{col_name}}")
-    else:
-        g.set_titles("")
-    g.set_axis_labels("", _label(y, data))
-    g.figure.supxlabel(_label(x, data), fontsize="small")
-    g.figure.tight_layout()
-    return g
+    fig, axes = plt.subplots(1, len(order), figsize=(0.9 * height * len(order), height),
+                             sharex=True, sharey=True, squeeze=False)
+    for t, axi in zip(order, axes[0]):
+        at = d[d[time] == t]
+        _fit_line(axi, at[x].to_numpy(float), at[y].to_numpy(float))
+        row = corr[corr[corr.columns[0]] == t] if corr is not None else []
+        if len(row):
+            r = row.iloc[0]
+            axi.text(0.04, 0.96, f"r = {r['r']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]\n"
+                     f"n = {int(r['n'])}", transform=axi.transAxes, va="top", fontsize=7,
+                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                           "alpha": 0.85}, zorder=5)
+        axi.set_title(f"{_label(time)} {t}" if len(order) > 1 else "")
+    axes[0][0].set_ylabel(_label(y, data))
+    fig.supxlabel(_label(x, data), fontsize="small")
+    sns.despine(fig=fig)
+    fig.tight_layout()  # once, here: no layout engine to run again at each save
+    return fig
+
+
+def _fit_line(ax, xs: np.ndarray, ys: np.ndarray) -> None:
+    """Points, the least-squares line over their x range and its exact 95% band."""
+    from scipy import stats as sps
+
+    ax.scatter(xs, ys, s=12, alpha=0.7, color=PALETTE[0],
+               linewidths=plt.rcParams["lines.markeredgewidth"])  # as seaborn's regplot
+    n = len(xs)
+    if n < 3 or np.ptp(xs) == 0:
+        return
+    xm, sxx = xs.mean(), float(((xs - xs.mean()) ** 2).sum())
+    b = float(((xs - xm) * (ys - ys.mean())).sum() / sxx)
+    a = ys.mean() - b * xm
+    s = np.sqrt(((ys - a - b * xs) ** 2).sum() / (n - 2))
+    grid = np.linspace(xs.min(), xs.max(), 100)
+    half = sps.t.ppf(0.975, n - 2) * s * np.sqrt(1 / n + (grid - xm) ** 2 / sxx)
+    ax.plot(grid, a + b * grid, color=PALETTE[0], lw=1.2)
+    ax.fill_between(grid, a + b * grid - half, a + b * grid + half, color=PALETTE[0],
+                    alpha=0.15, linewidth=0)
 
 
 def rm_corr_plot(data: pd.DataFrame, x: str, y: str, subject: str, r: float | None = None,
@@ -145,15 +175,20 @@ def rm_corr_plot(data: pd.DataFrame, x: str, y: str, subject: str, r: float | No
     xc = d[x] - d.groupby(subject)[x].transform("mean")
     yc = d[y] - d.groupby(subject)[y].transform("mean")
     slope = float((xc * yc).sum() / (xc * xc).sum())
-    subjects = sorted(d[subject].unique())
-    colours = sns.color_palette("colorblind", n_colors=max(len(subjects), 1))
-    for i, s in enumerate(subjects):
-        ds = d[d[subject] == s]
-        c = colours[i % len(colours)]
-        ax.scatter(ds[x], ds[y], s=10, color=c, alpha=0.8)
-        if len(ds) > 1:
-            xs = np.array([ds[x].min(), ds[x].max()])
-            ax.plot(xs, ds[y].mean() + slope * (xs - ds[x].mean()), color=c, lw=0.9)
+    codes, subjects = pd.factorize(d[subject], sort=True)
+    colours = np.array(sns.color_palette("colorblind", n_colors=max(len(subjects), 1)))
+    order = np.argsort(codes, kind="stable")            # subject by subject, as in the file
+    c = colours[codes % len(colours)]
+    ax.scatter(d[x].to_numpy()[order], d[y].to_numpy()[order], s=10, c=c[order], alpha=0.8)
+    g = pd.DataFrame({"s": codes, "x": d[x].to_numpy(float), "y": d[y].to_numpy(float)})
+    per = g.groupby("s").agg(n=("x", "size"), lo=("x", "min"), hi=("x", "max"),
+                             mx=("x", "mean"), my=("y", "mean"))
+    per = per[per["n"] > 1]
+    lines = [np.array([[lo, my + slope * (lo - mx)], [hi, my + slope * (hi - mx)]])
+             for lo, hi, mx, my in per[["lo", "hi", "mx", "my"]].to_numpy()]
+    ax.add_collection(LineCollection(lines, colors=colours[per.index.to_numpy() % len(colours)],
+                                     linewidths=0.9, zorder=2))
+    ax.autoscale_view()
     ax.set_xlabel(_label(x, data))
     ax.set_ylabel(_label(y, data))
     if r is not None:

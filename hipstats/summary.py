@@ -6,9 +6,11 @@ stating estimates with their intervals and saying what the design can and cannot
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from hipstats.labels import measure_facts, measure_label
+from hipstats.labels import measure_facts, measure_label, names_in_words
 
 __all__ = ["describe_timepoint_corr", "describe_rm_corr", "describe_cross_lagged",
            "describe_paired_change", "describe_ancova", "describe_within_between",
@@ -152,7 +154,7 @@ def describe_paired_change(res: pd.DataFrame, dv: str, data=None) -> str:
         parts.append(f"{who}, {name} {verdict + ', changing' if verdict else 'changed'} by "
                      f"{r['mean_diff']:.2f} (95% CI {r['ci_low']:.2f} "
                      f"to {r['ci_high']:.2f}; n = {int(r['n'])}, {p_text(r['pval'])}; "
-                     f"Hedges' g_av = {r['hedges_g']:.2f})")
+                     f"Hedges' g (average SD) = {r['hedges_g']:.2f})")
     return ". ".join(parts) + "."
 
 
@@ -167,7 +169,8 @@ def describe_ancova(res: pd.DataFrame, dv: str, data=None) -> str:
 def describe_source(data_path, data: pd.DataFrame) -> str:
     """Provenance paragraph for a page: the bundled synthetic example (only then is the word
     "synthetic" used) or the user's file with its layout, rows read, kept and excluded,
-    missed visits, units, conversions and any assumed unit; and the hipstats version."""
+    missed visits, units, conversions, any assumed unit and how the file was read
+    (``attrs["readings"]``), measures named by their labels; and the hipstats version."""
     import hipstats
 
     n_sub = data["subject"].nunique() if "subject" in data else len(data)
@@ -179,22 +182,48 @@ def describe_source(data_path, data: pd.DataFrame) -> str:
     from pathlib import PurePath
 
     rep = data.attrs.get("hipstats_report") or {}
-    units = data.attrs.get("units") or {}
-    unit_text = ", ".join(f"{k} in {str(v).replace('*', chr(183))}"
-                          for k, v in sorted(units.items()))
     parts = [f"Data: `{PurePath(str(data_path)).name}`"]
     if rep:
         parts.append(f"{rep.get('layout', '')} layout, {rep.get('n_input_rows', '?')} rows read, "
                      f"{rep.get('n_excluded_rows', 0)} excluded, "
                      f"{rep.get('n_missing_visits', 0)} missed visits kept as missing")
     parts.append(f"{len(data)} person-visits of {n_sub} subjects")
-    if unit_text:
-        parts.append(unit_text)
     text = "; ".join(parts) + "."
+    units = data.attrs.get("units") or {}
+    if units:
+        text += " Units: " + "; ".join(f"{measure_label(c, data, unit=False)}: {_unit_text(u)}"
+                                       for c, u in _in_column_order(units, data)) + "."
     conv = data.attrs.get("conversions") or []
     if conv:
-        text += " Conversions: " + "; ".join(str(c).replace("*", chr(183)) for c in conv) + "."
+        text += " Conversions: " + "; ".join(
+            f"{measure_label(c.partition(': ')[0], data, unit=False)}: "
+            f"{_in_words(c.partition(': ')[2], data)}" for c in map(str, conv)) + "."
     assumed = data.attrs.get("unit_assumed") or {}
-    text += "".join(f" **{k}: no unit was declared; {v} was assumed.**"
-                    for k, v in sorted(assumed.items()))
+    text += "".join(f" **{measure_label(k, data, unit=False)}: no unit was declared; "
+                    f"{_unit_text(v)} was assumed.**" for k, v in sorted(assumed.items()))
+    readings = data.attrs.get("readings") or []
+    if readings:
+        text += " How the file was read: " + "; ".join(
+            f"{r['heading']} ({'; '.join(_in_words(i, data) for i in r['items'])})"
+            for r in readings) + "."
     return text + version
+
+
+def _unit_text(unit) -> str:
+    return str(unit).replace("*", "\u00b7")
+
+
+def _in_column_order(mapping: dict, data: pd.DataFrame) -> list:
+    cols = list(getattr(data, "columns", []))
+    return sorted(mapping.items(), key=lambda kv: (cols.index(kv[0]) if kv[0] in cols
+                                                   else len(cols), kv[0]))
+
+
+def _in_words(text: str, data: pd.DataFrame) -> str:
+    """A loader's sentence for the page: the frame's column names as labels (``body_mass (kg)``
+    -> ``body mass (kg)``), file column names quoted in it as code (``'hip_abd_torque_nm'``),
+    units with a middle dot."""
+    cols = list(getattr(data, "columns", []))
+    parts = re.split(r"'([^'\s]+)'", str(text))
+    return "".join(f"`{part}`" if k % 2 else _unit_text(names_in_words(part, cols, data))
+                   for k, part in enumerate(parts))

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from hipstats.design import Design, get_design
-from hipstats.errors import DataProblem, HipstatsDataError
+from hipstats.errors import DataProblem, HipstatsDataError, ReadingWarning
 from hipstats.io import units as U
 from hipstats.io.assemble import assemble
 from hipstats.io.ledger import row_ledger
+from hipstats.io.readings import group_readings, reading_message
 from hipstats.io.values import show_value
 from hipstats.io.readers import RawTable, read_raw
 
@@ -77,6 +78,11 @@ class ValidationReport:
         Strength columns with no declared unit -> the unit assumed.
     declared_units : dict
         Column -> the unit the file holds (declared, assumed or ``"per row: ..."``).
+    readings : list of dict
+        How the file was read, one entry per kind (``{"kind", "heading", "items"}``: sheet
+        chosen, rows excluded with the reason, visits read from numbers, labels, dates or
+        suffixes, columns matched by name or ignored, units read, missing-value codes, values
+        carried); :mod:`hipstats.io.readings`. What :func:`load` warns.
     """
 
     source: str
@@ -93,6 +99,7 @@ class ValidationReport:
     conversions: list = field(default_factory=list)
     unit_assumed: dict = field(default_factory=dict)
     declared_units: dict = field(default_factory=dict)
+    readings: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,7 +145,7 @@ class ValidationReport:
             "source": self.source, "design": self.design.name, "valid": self.ok,
             "layout": self.layout,
             "problems": [p.to_dict() for p in self.problems],
-            "warnings": list(self.warnings), "notes": list(self.notes),
+            "warnings": list(self.warnings), "notes": [str(n) for n in self.notes],
             "n_input_rows": int(len(self.ledger)),
             "n_excluded_rows": int((self.ledger["status"] == "excluded").sum())
             if len(self.ledger) else 0,
@@ -147,6 +154,7 @@ class ValidationReport:
             "n_missing_visits": int(len(self.missing_visits)),
             "units": dict(self.units), "conversions": list(self.conversions),
             "unit_assumed": dict(self.unit_assumed),
+            "readings": [dict(r, items=list(r["items"])) for r in self.readings],
         }
 
 
@@ -604,6 +612,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
                                                     str(p.column), p.message, str(p.value)))
     report.problems = problems
     report.ledger = row_ledger(asm, frame, problems)
+    report.readings = group_readings(report.notes, report.ledger)
     if problems:
         return report
     if frame.empty:
@@ -619,7 +628,7 @@ def validate(source=None, design=None, *, columns: dict | None = None,
 def load(source=None, design=None, *, columns: dict | None = None,
          units: dict | None = None, analysis_units: dict | None = None,
          sheet: str | int | None = None, dictionary=None, lever_arm=None,
-         missing=None, visit_dates=None, config=None) -> pd.DataFrame:
+         missing=None, visit_dates=None, config=None, strict: bool = False) -> pd.DataFrame:
     """Load a trial file into the canonical person-period frame.
 
     Parameters
@@ -634,6 +643,10 @@ def load(source=None, design=None, *, columns: dict | None = None,
         As in :func:`validate`: column mapping, what the file holds, what results are in,
         Excel sheet, REDCap dictionary, lever arm (number in m or column name), missing
         codes, visits as dates, and a ``hipstats.toml`` study config holding any of these.
+    strict : bool
+        Refuse every reading and warning (a :class:`~hipstats.errors.HipstatsDataError`
+        listing them) instead of warning: for a pipeline that must load only files it reads
+        exactly as written, with every choice declared.
 
     Returns
     -------
@@ -642,14 +655,25 @@ def load(source=None, design=None, *, columns: dict | None = None,
         visits absent from the file are rows of NaN measures. ``frame.attrs`` holds
         ``"units"`` (column -> unit of its values), ``"conversions"`` (what was converted,
         in words), ``"unit_assumed"`` (strength columns with no declared unit),
-        ``"notes"``, ``"warnings"`` and ``"hipstats_report"`` (a dict, see
-        :meth:`ValidationReport.to_dict`). Every warning of the report (ignored columns,
-        an assumed strength unit) is also issued as a :class:`UserWarning`.
+        ``"readings"`` (how the file was read, one ``{"kind", "heading", "items"}`` per
+        kind: :attr:`ValidationReport.readings`), ``"notes"``, ``"warnings"`` and
+        ``"hipstats_report"`` (a dict, see :meth:`ValidationReport.to_dict`).
+
+    Warns
+    -----
+    ReadingWarning
+        One per warning of the report (ignored columns, an assumed strength unit) and one per
+        kind of reading (sheet chosen, rows excluded with the reason, visits read from
+        numbers, labels, dates or suffixes, columns matched by name or ignored, units read
+        from a header, missing-value codes, values carried), naming the file and the rows or
+        columns. A :class:`UserWarning`: silence it with ``warnings.filterwarnings("ignore",
+        category=hipstats.ReadingWarning)``.
 
     Raises
     ------
     HipstatsDataError
-        Listing every problem (file, row, column, value) when the data are invalid.
+        Listing every problem (file, row, column, value) when the data are invalid; with
+        ``strict=True`` also every reading and warning.
 
     Examples
     --------
@@ -666,18 +690,34 @@ def load(source=None, design=None, *, columns: dict | None = None,
                       analysis_units=analysis_units, sheet=sheet, dictionary=dictionary,
                       lever_arm=lever_arm, missing=missing, visit_dates=visit_dates,
                       config=config)
+    if strict:
+        _refuse_readings(report)
     for w in report.warnings:
-        warnings.warn(f"{report.source}: {w}", UserWarning, stacklevel=2)
+        warnings.warn(f"{report.source}: {w}", ReadingWarning, stacklevel=2)
     report.raise_if_invalid()
+    for r in report.readings:
+        warnings.warn(reading_message(report.source, r), ReadingWarning, stacklevel=2)
     data = report.data
     data.attrs["units"] = {c: report.units[c] for c in data.columns if c in report.units}
     if "lsi" in data.columns:
         data.attrs["units"]["lsi"] = "%"
     data.attrs["conversions"] = list(report.conversions)
     data.attrs["unit_assumed"] = dict(report.unit_assumed)
-    data.attrs["notes"] = list(report.notes)
+    data.attrs["readings"] = [dict(r, items=list(r["items"])) for r in report.readings]
+    data.attrs["notes"] = [str(n) for n in report.notes]
     data.attrs["warnings"] = list(report.warnings)
     data.attrs["hipstats_report"] = report.to_dict()
     data.attrs["design"] = report.design.name
     data.attrs["measures"] = report.design.measure_info()
     return data
+
+
+def _refuse_readings(report: ValidationReport) -> None:
+    """``strict=True``: every problem, warning and reading as one error."""
+    src = report.source
+    refused = [DataProblem(src, None, None, None, f"{w} (strict=True)") for w in report.warnings]
+    refused += [DataProblem(src, None, None, None, f"{r['heading']}: {item} (strict=True: "
+                            "declare it, or fix the file)")
+                for r in (report.readings if report.ok else []) for item in r["items"]]
+    if report.problems or refused:
+        raise HipstatsDataError(list(report.problems) + refused)

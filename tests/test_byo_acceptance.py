@@ -101,12 +101,38 @@ def files(study, tmp_path_factory):
             "spss": _spss(study, folder)}
 
 
-def _load(files, shape):
+def _load(files, shape, said=None):
+    """Load with the documented options: no warning but how the file was read (a
+    ReadingWarning per kind of reading, collected in ``said``)."""
     f = files[shape]
     path = f[0] if isinstance(f, tuple) else f
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # documented options: no warning at all
-        return hipstats.load(path, "program6wk", **OPTIONS[shape](f))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("error")
+        warnings.simplefilter("always", hipstats.ReadingWarning)
+        df = hipstats.load(path, "program6wk", **OPTIONS[shape](f))
+    if said is not None:
+        said += [str(w.message) for w in caught]
+    return df
+
+
+def test_what_hipstats_read_into_each_shape_is_said(files):
+    """The REDCap export: two repeating-instrument rows excluded, the REDCap id and a unit
+    suffix matched by name, units from the dictionary; the Excel and SPSS files are read
+    exactly as the options say: nothing to say."""
+    said = []
+    df = _load(files, "redcap", said)
+    path = str(files["redcap"][0])
+    assert said == [
+        f"{path}: rows excluded: rows 11, 32: REDCap repeating instrument 'adverse_events': "
+        "no field of the design",
+        f"{path}: columns matched by name: column 'body_mass_kg' read as 'body_mass' in kg "
+        "(unit from its name); column 'record_id' read as 'subject'",
+        f"{path}: units read: units declared in the data dictionary: body_mass kg, "
+        "strength N*m"]
+    assert [r["kind"] for r in df.attrs["readings"]] == ["rows", "columns", "units"]
+    for shape in ("excel", "spss"):
+        said = []
+        assert _load(files, shape, said).attrs["readings"] == [] and said == []
 
 
 @pytest.mark.parametrize("shape", sorted(OPTIONS))

@@ -36,9 +36,12 @@ def study(tmp_path):
 
 def test_load_with_config_takes_the_path_and_options(study, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path.parent)  # the path is relative to the toml, not the cwd
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("error")
+        warnings.simplefilter("always", hipstats.ReadingWarning)  # how it was read: said
         df = hipstats.load(config=study, design="program6wk")
+    assert [str(w.message).split(": ", 1)[1] for w in said] == [
+        "columns matched by name: column 'pid' read as 'subject'; column 'wk' read as 'week'"]
     nan = float("nan")  # week 2 of A is coded -99; weeks 4 and 6 are missing visits
     assert df["strength"].tolist() == pytest.approx([1.0, nan, nan, nan, 1.0, 1.1, nan, nan],
                                                     nan_ok=True)

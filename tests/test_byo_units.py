@@ -21,9 +21,15 @@ def _write(tmp_path, text, name="f.csv"):
 
 
 def _load(path, design="program6wk", **kw):
+    """Load; any warning fails except how the file was read (kept in attrs["readings"])."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", hipstats.ReadingWarning)
         return hipstats.load(path, design, **kw)
+
+
+def _read(df, kind) -> list:
+    return [i for r in df.attrs["readings"] if r["kind"] == kind for i in r["items"]]
 
 
 @pytest.mark.parametrize("analysis, expected", [
@@ -59,6 +65,8 @@ def test_units_recorded_for_every_column(tmp_path):
     assert df.attrs["conversions"] == [
         "pain_vas: mm * 0.1 -> cm", "strength: N*m / body_mass (kg) -> N*m/kg",
         "strength_uninvolved: N*m / body_mass (kg) -> N*m/kg"]
+    assert _read(df, "units") == ["strength_uninvolved: no unit declared; taken as strength's "
+                                  "(N*m)"]
 
 
 def test_custom_design_in_torque_units(tmp_path):
@@ -96,6 +104,8 @@ def test_spss_label_declares_the_unit_and_no_warning(tmp_path):
     got = _load(path, analysis_units={"strength": "N*m/kg"})
     assert got["strength"].tolist()[:2] == [1.1, 1.3]
     assert got.attrs["units"]["strength"] == "N*m/kg" and got.attrs["conversions"] == []
+    assert _read(got, "units") == ["column 'function_score': scale 0-80 matches function_score",
+                                   "units declared in the SPSS variable label: strength N*m/kg"]
     with pytest.raises(HipstatsDataError) as err:  # to N/kg it needs the lever arm
         _load(path)
     assert len(err.value.problems) == 1 and "declare lever_arm=" in str(err.value)
@@ -110,6 +120,8 @@ def test_per_row_unit_column_is_honoured(tmp_path):
     assert 1.5 < df["strength"].iloc[1] < 1.6  # not 11 (nor 9.40) read as N/kg
     assert df.attrs["conversions"] == ["strength: kgf * 9.80665 / body_mass (kg) -> N/kg"]
     assert df.attrs["unit_assumed"] == {}
+    assert _read(df, "units") == ["strength: unit read row by row from column 'strength_unit' "
+                                  "(N/kg on 2 rows, kgf on 1 row)"]
 
 
 def test_per_row_unit_column_rejects_unknown_units_naming_row_and_column(tmp_path):

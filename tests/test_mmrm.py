@@ -142,6 +142,34 @@ def test_likelihood_gradient_and_hessian_are_exact(structure, reml, group_cov):
                                    atol=1e-7 * np.abs(e.hess).max())
 
 
+@pytest.mark.parametrize("structure, group_cov", [("us", None), ("toeph", "group"),
+                                                  ("ar1h", "group")])
+@pytest.mark.parametrize("linear", [True, False])
+def test_kenward_roger_covariance_is_the_tensor_formula(structure, group_cov, linear):
+    """The KR-adjusted covariance, summed over the variance parameters first, equals
+    V + 2 V [sum_kl W_kl (Q_kl - P_k V P_l - R_kl / 4)] V built term by term from the
+    K x K x q x q tensors (Kenward and Roger 1997; mmrm's h_var_adj)."""
+    from hipstats.stats.mmrm.ddf import MmrmTests
+    from hipstats.stats.mmrm.fit import _fit
+
+    d = _trial(n=45, visits=4, groups="ABC", seed=7)
+    p = prepare(d, "y ~ y_bl + group * C(visit)", "subject", "visit", group_cov, None)
+    M, e, _, _, basis = _fit(p, structure, True)
+    t = MmrmTests(M, e, True, "kenward-roger-linear" if linear else "kenward-roger", basis)
+    K, q = t.W.shape[0], M.q
+    Q, R = np.zeros((K, K, q, q)), np.zeros((K, K, q, q))
+    for P, W, dS, d2S, sl in e.parts:
+        n, k = len(P.visits), dS.shape[0]
+        QQ = np.einsum("kab,bc,lcd,de->klae", W @ dS, W, dS, W)
+        Q[sl, sl] += (QQ.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
+        RR = W @ d2S[:, :, P.visits][:, :, :, P.visits] @ W   # parts keep all visits
+        R[sl, sl] += (RR.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
+    PVP = np.einsum("kab,bc,lcd->klad", t.P, t.V0, t.P)
+    inner = np.einsum("kl,klab->ab", t.W, Q - PVP - (0 if linear else 0.25) * R)
+    want = t.V0 + 2.0 * t.V0 @ inner @ t.V0
+    np.testing.assert_allclose(t.vcov_c, want, rtol=1e-10, atol=1e-14 * np.abs(want).max())
+
+
 # ------------------------------------------------------------- invariances
 @pytest.mark.parametrize("method", ["kenward-roger", "kenward-roger-linear", "satterthwaite"])
 def test_rescaling_the_outcome_rescales_estimates_and_keeps_df(method):
@@ -229,7 +257,7 @@ def test_primary_analysis_k_arms_many_visits_matches_r():
     assert last["df"] == pytest.approx(188.6971, rel=1e-4)
     assert last["ci_low"] == pytest.approx(-0.2596015, abs=5e-6)
     assert last["ci_high"] == pytest.approx(0.4380927, abs=5e-6)
-    assert "unstructured" in pa.method and "In R: mmrm(" in pa.method
+    assert "unstructured" in pa.method and "In R: `mmrm(" in pa.method
 
 
 def test_primary_analysis_one_visit_is_the_ancova_and_one_group_has_no_contrast():

@@ -17,6 +17,7 @@ import hipstats as hs
 from hipstats import pages
 from hipstats.design import design_from_table
 from hipstats.report.build import BUILTIN_PAGES, DESIGN_PAGE, ReportConfig, _notebooks
+from test_report_pages import machine_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["flow", "baseline", "trajectories", "limbs", "change", "primary", "sensitivity",
@@ -79,9 +80,23 @@ def _page(tmp_path, table, name, n_per_arm=14, seed=1):
     return pages.PageContext(df, design, name, str(tmp_path / "f"), str(tmp_path / "t"))
 
 
-def _run(page):
-    for s in SECTIONS:
-        getattr(pages, s)(page)
+def _run(page, prose=None):
+    """Run every section; with ``prose`` (a list) the page's sentences, table captions and
+    notes and figure captions are collected in it."""
+    import sys
+
+    with pytest.MonkeyPatch.context() as mp:
+        if prose is not None:
+            for name, mod in list(sys.modules.items()):
+                if name.startswith("hipstats.pages.") and hasattr(mod, "say"):
+                    mp.setattr(mod, "say", prose.append)
+            mp.setattr("hipstats.pages.context.show", lambda t: prose.extend(
+                [getattr(t, "caption", "") or "", getattr(t, "note", "") or ""]))
+            figure = pages.PageContext.figure
+            mp.setattr(pages.PageContext, "figure", lambda pg, fig, name, caption: (
+                prose.append(caption), figure(pg, fig, name, caption)))
+        for s in SECTIONS:
+            getattr(pages, s)(page)
     return {p.name.removeprefix(page.prefix + "-").removesuffix(".csv")
             for p in Path(page.tables_dir).glob("*.csv")}
 
@@ -103,7 +118,9 @@ def test_the_builtin_pages_are_the_design_page_and_it_holds_no_logic():
 
 def test_three_arms_some_visits_numbers_checked_independently(tmp_path):
     page = _page(tmp_path, THREE_ARMS, "arms3")
-    made = _run(page)
+    prose = []
+    made = _run(page, prose)
+    assert len(prose) > 20 and not sorted(set(machine_names("\n".join(prose))))
     df, d = page.data, page.design
     # strength has two visits: its arm x visit ANOVA and ANCOVA; the 3-visit outcomes do not
     assert {"anova-strength", "ancova-strength"} <= made
@@ -148,7 +165,9 @@ def test_three_arms_some_visits_numbers_checked_independently(tmp_path):
 
 def test_one_group_labelled_visits_and_a_second_limb(tmp_path):
     page = _page(tmp_path, ONE_GROUP_LABELS, "onegroup", n_per_arm=18, seed=2)
-    made = _run(page)
+    prose = []
+    made = _run(page, prose)
+    assert len(prose) > 20 and not sorted(set(machine_names("\n".join(prose))))
     assert {"limb-by-visit", "limb-by-visit-emmeans", "primary-lefs-emmeans",
             "responders-lefs", "rm-corr-lefs", "within-between-lefs",
             "cross-lagged-lefs", "next-trial"} <= made

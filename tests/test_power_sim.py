@@ -144,3 +144,17 @@ def test_type1_error_and_assumptions_beside_power(capsys):
     assert "delta = 1.5  (published: Nascimento" in out
     assert "type1_error" in out and "null_coverage" in out
     assert "the same design with delta = 0" in out
+
+
+def test_the_cli_offers_the_designs_power_simulates_without_importing_it():
+    import subprocess
+    import sys
+
+    from hipstats.cli.power_cmd import POWER_DESIGNS
+    from hipstats.power.models import ANALYSES
+
+    assert sorted(POWER_DESIGNS) == sorted(ANALYSES)
+    code = ("import sys; from hipstats.cli import build_parser; build_parser(); "
+            "print('scipy.stats' in sys.modules, 'hipstats.power' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["False", "False"], r.stderr

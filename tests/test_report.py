@@ -203,3 +203,44 @@ def test_word_file_of_each_page_with_real_tables(rendered):
         assert captions and all(c.startswith(("Table ", "Figure ")) for c in captions)
         assert sum(c.startswith("Figure ") for c in captions) == len(d.inline_shapes)
         assert d.core_properties.created.year == 2000  # fixed metadata: byte-stable
+
+
+def test_each_pages_time_is_printed_unless_quiet(rendered, tmp_path):
+    """A render says how long each page took (a cached page says so); --quiet says
+    nothing of it. The times stay out of the manifest, which must not change between runs."""
+    import shutil
+
+    out = tmp_path / "reports"
+    shutil.copytree(rendered[0], out)
+    env = {**os.environ, "CI": "true"}
+    r = subprocess.run([sys.executable, "-m", "hipstats.cli", "report", "--out", str(out),
+                        *[a for s in NOTEBOOKS for a in ("--notebook", s)]],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr
+    listed = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("  ")]
+    assert listed == [[s, "cached"] for s in NOTEBOOKS]
+    assert "  " + NOTEBOOKS[0] not in rendered[3]  # the --quiet run of the fixture
+    assert "seconds" not in (out / "manifest.json").read_text()
+
+
+def test_page_times_are_one_line_each(capsys):
+    from hipstats.cli.report_cmd import print_page_times
+
+    print_page_times({"02-b": {"cached": False, "seconds": 12.345}, "01-a": {"cached": True}})
+    assert capsys.readouterr().out.splitlines() == [
+        "  01-a                             cached", "  02-b                              12.3 s"]
+
+
+def test_pages_on_more_data_start_first(tmp_path):
+    """With --jobs 2 the report is done when its longest page is: pages reading more data
+    are started first (the bundled hipknee6wk page, 199 patients, before 01 and 02)."""
+    from hipstats.report.build import Page, _longest_first
+
+    big, small = tmp_path / "big.csv", tmp_path / "small.csv"
+    big.write_text("x\n" * 100)
+    small.write_text("x\n")
+    pages = [Page(tmp_path / "a.ipynb", "01-a", "small"), Page(tmp_path / "c.ipynb", "03-c"),
+             Page(tmp_path / "b.ipynb", "design-big", "big", True)]
+    paths = {"small": str(small), "big": str(big)}
+    todo = [(p, {}, "key") for p in pages]
+    assert [p.stem for p, _, _ in _longest_first(todo, paths)] == ["design-big", "01-a", "03-c"]

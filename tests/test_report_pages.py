@@ -80,3 +80,52 @@ def test_page_title_is_its_heading_in_the_index(page):
                                     page.read_text(encoding="utf-8")).group(1))
     index = html.unescape((ROOT / "reports" / "index.html").read_text(encoding="utf-8"))
     assert title != "Notebook" and f'href="{page.name}">{title}</a>' in index
+
+
+#: A machine name: snake_case (``pain_vas``, ``function_score_bl``); prose says labels.
+MACHINE_NAME = re.compile(r"\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*[A-Za-z0-9]\b")
+
+
+def machine_names(markdown: str) -> list[str]:
+    """Machine names in Markdown prose, code spans (`mmrm(...)`, a file's own column
+    names) left out."""
+    return MACHINE_NAME.findall(re.sub(r"`[^`]*`", " ", markdown))
+
+
+class _Prose(HTMLParser):
+    """Text a reader reads as sentences: everything but table cells, code, preformatted
+    output, styles, scripts and the <title>."""
+
+    SKIP = {"td", "th", "code", "pre", "style", "script", "title"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.text = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag in self.SKIP
+
+    def handle_endtag(self, tag):
+        self.depth -= tag in self.SKIP and self.depth > 0
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.text.append(data)
+
+
+def test_machine_names_are_found_outside_code():
+    assert machine_names("Change in pain_vas over weeks; In R: `mmrm(pain_vas ~ 1)`.") == [
+        "pain_vas"]
+    p = _Prose()
+    p.feed("<p>Function (AKPS): points; body_mass</p><code>akps_bl</code><td>pain_vas</td>")
+    assert machine_names(" ".join(p.text)) == ["body_mass"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_page_prose_names_measures_by_their_labels(page):
+    """Headings, sentences, captions and notes say "Pain (VAS)", never ``pain_vas``: a
+    machine name may appear only in a table cell or as code (an R call, a file's column)."""
+    p = _Prose()
+    p.feed(page.read_text(encoding="utf-8"))
+    found = sorted(set(machine_names(" ".join(p.text))))
+    assert not found, found

@@ -170,10 +170,20 @@ def run(args) -> int:
     recs = manifest.get("_records", {})
     cached = sorted(k for k, v in recs.items() if v.get("cached"))
     ran = sorted(k for k, v in recs.items() if not v.get("cached"))
+    if not args.quiet:
+        print_page_times(recs)
     print(f"hipstats report: wrote {args.out}/ ({len(manifest['outputs'])} files) in "
           f"{time.perf_counter() - t0:.1f} s; executed {ran or 'none'}"
           + (f", reused cached {cached}" if cached else ""))
     return 0
+
+
+def print_page_times(records: dict) -> None:
+    """One line per page: its render time (execution, HTML and Word), or that it was reused
+    from the cache."""
+    for stem, rec in sorted(records.items()):
+        took = "cached" if rec.get("cached") else f"{rec.get('seconds', float('nan')):5.1f} s"
+        print(f"  {stem:<32} {took}")
 
 
 def warn_if_not_locked(root: Path = Path(".")) -> None:

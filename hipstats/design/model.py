@@ -86,9 +86,16 @@ class Measure:
             object.__setattr__(self, "visits", tuple(self.visits))
 
     @property
+    def shown_label(self) -> str:
+        """The label, or the name in words when none is declared (``strength_other`` ->
+        ``"Strength other"``): pages and tables never show a machine name."""
+        words = self.name.replace("_", " ")
+        return self.label or words[:1].upper() + words[1:]
+
+    @property
     def display(self) -> str:
         """Label with unit for axes and table headers: ``"Pain (VAS, cm)"``."""
-        label = self.label or self.name
+        label = self.shown_label
         if not self.unit or self.unit == "points":
             return label
         if label.endswith(")"):
@@ -227,7 +234,7 @@ class Design:
         the frame can read direction, MCID and labels."""
         out = {}
         for m in self.measures + self.covariates:
-            out[m.name] = {"label": m.label or m.name, "display": m.display, "unit": m.unit,
+            out[m.name] = {"label": m.shown_label, "display": m.display, "unit": m.unit,
                            "instrument": m.instrument, "direction": m.direction,
                            "mcid": m.mcid, "mcid_source": m.mcid_source,
                            "visits": None if m.visits is None else list(m.visits)}

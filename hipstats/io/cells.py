@@ -24,6 +24,7 @@ from hipstats.io.columns import ColumnMap, Options, unit_of
 from hipstats.io.ledger import Assembled
 from hipstats.io.names import norm_name as _norm
 from hipstats.io.readers import RawTable
+from hipstats.io.readings import DECLARED, Reading
 from hipstats.io.values import (MISSING_TOKENS, is_missing, parse_number, show_value, text_of,
                                 tkey)
 
@@ -68,6 +69,7 @@ class _Parser:
         self.codes = {c: _codes(raw.frame[c]) for c in raw.frame.columns}
         self.check_bool = raw.fmt not in ("csv", "tsv")
         self.coded: dict = {}
+        self.visits: dict = {}  # (column, how) -> {label as written: timepoint}
 
     def problems(self, col, mask, value_of, message):
         for i in np.flatnonzero(mask):
@@ -145,8 +147,9 @@ def parse_cells(raw: RawTable, cm: ColumnMap, opts: Options, out: Assembled) -> 
     for col, (target, _) in cm.colmap.items():
         cells.parsed[col] = _parse_column(p, col, target, raw, opts)
     for col, n in p.coded.items():
-        out.notes.append(f"column {col!r}: {n} cell{'s' if n != 1 else ''} with a missing-value "
-                         "code read as missing")
+        out.notes.append(Reading(DECLARED, f"column {col!r}: {n} cell{'s' if n != 1 else ''} "
+                                 "with a missing-value code (missing=) read as missing"))
+    _visit_notes(p.visits, design, out)
     if cm.event_col is not None:
         out.sources[(design.time, None)] = str(cm.event_col)
         cells.event = p.mapped(cm.event_col, lambda u: V.redcap_event(u, design.timepoints))
@@ -269,14 +272,38 @@ def _time_cell(p: _Parser, col, raw: RawTable, opts: Options):
                 return None, V.ambiguous_message(text_of(cand), grid)
             if v is not None:
                 if how is not None:
-                    out.notes.append(f"{col}: {show_value(cand)} read as {design.time} "
-                                     f"{show_value(v) if not isinstance(v, str) else repr(v)}"
-                                     + (" (visit number)" if how == "number" else ""))
+                    p.visits.setdefault((str(col), how), {})[show_value(cand)] = v
                 return v, None
         kind = "weeks" if all(isinstance(t, (int, np.integer)) for t in grid) else "timepoints"
         extra = f" (labelled {lab!r})" if lab is not None else ""
         return None, f"unknown timepoint{extra}; the design's {kind} are {list(grid)}"
     return _tp
+
+
+def _visit_notes(found: dict, design: Design, out: Assembled) -> None:
+    """One note per time column and kind of reading: ``column 'visit': 'Visit 1', 'Visit 2'
+    read as week 0, 2 (visit numbers: the first and second scheduled visit)``."""
+    grid = list(design.timepoints)
+    for (col, how), seen in found.items():
+        pairs = sorted(seen.items(), key=lambda kv: (grid.index(kv[1]), kv[0]))
+        shown = [show_value(v) if not isinstance(v, str) else repr(v) for _, v in pairs]
+        why = "a named alias" if how == "alias" else "visit numbers: the " + _nth(
+            [grid.index(v) for _, v in pairs]) + " scheduled visit"
+        out.notes.append(Reading("visits", f"column {col!r}: "
+                                 + ", ".join(lab for lab, _ in pairs)
+                                 + f" read as {design.time} {', '.join(shown)} ({why})"))
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth")
+
+
+def _nth(positions: list[int]) -> str:
+    words = [_ORDINALS[i] if i < len(_ORDINALS) else f"no. {i + 1}" for i in sorted(set(positions))]
+    if len(words) > 2 and positions and sorted(set(positions)) == list(
+            range(min(positions), max(positions) + 1)):
+        return f"{words[0]} to {words[-1]}"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _group(u, labels, design: Design, codes_text):

@@ -32,6 +32,7 @@ from hipstats.io import visits as V
 from hipstats.io.ledger import Assembled
 from hipstats.io.names import ALIASES, norm_name as _norm
 from hipstats.io.readers import RawTable
+from hipstats.io.readings import DECLARED, Reading
 from hipstats.io.values import parse_number, show_value
 
 __all__ = ["Options", "ColumnMap", "read_options", "map_columns", "required_present",
@@ -266,8 +267,8 @@ def _special(col, key, cm: ColumnMap, opts: Options, out: Assembled) -> bool:
         if REDCAP_ADMIN.match(key):
             return True
     if key == "lsi":
-        out.notes.append(f"column {str(col)!r} ignored: the limb symmetry index is recomputed "
-                         "from strength and strength_uninvolved")
+        out.notes.append(Reading("ignored", f"column {str(col)!r} ignored: the limb symmetry "
+                                 "index is recomputed from strength and strength_uninvolved"))
         return True
     m = re.fullmatch(r"(.+?)_units?", key)
     if m and (m.group(1) in opts.lookup or m.group(1) in opts.user_norm):
@@ -279,12 +280,14 @@ def _special(col, key, cm: ColumnMap, opts: Options, out: Assembled) -> bool:
     return False
 
 
-def _long_note(scol, key, target, suffix_unit, by_user) -> str | None:
+def _long_note(scol, key, target, suffix_unit, by_user) -> Reading | None:
     if by_user:
-        return f"column {scol!r} read as {target!r} (columns=)" if key != target else None
+        return (Reading(DECLARED, f"column {scol!r} read as {target!r} (columns=)")
+                if key != target else None)
     if suffix_unit is not None:
-        return f"column {scol!r} read as {target!r} in {suffix_unit} (unit from its name)"
-    return f"column {scol!r} read as {target!r}" if key != target else None
+        return Reading("columns", f"column {scol!r} read as {target!r} in {suffix_unit} (unit "
+                       "from its name)")
+    return Reading("columns", f"column {scol!r} read as {target!r}") if key != target else None
 
 
 def map_columns(raw: RawTable, opts: Options, out: Assembled) -> ColumnMap | None:
@@ -381,20 +384,22 @@ def _place_wide(pending, cm: ColumnMap, opts: Options, out: Assembled) -> None:
             unit, where = suffix_unit, "header"
         if unit is not None:
             cm.col_units[scol] = (unit, where)
-        how = []
+        how, kind = [], DECLARED
         if alias:
+            kind = "visits"
             shown = repr(tpv) if isinstance(tpv, str) else show_value(tpv)
             how.append(f"{tok!r} read as {design.time} {shown}")
         if by_user:
             how.append("columns=")
         if suffix_unit is not None and not by_user:
             how.append(f"unit {suffix_unit} from the name")
+            kind = "columns" if kind == DECLARED else kind
         if how:
-            wide_notes.setdefault((target, "; ".join(how)), []).append(scol)
-    for (target, how), cols in wide_notes.items():
+            wide_notes.setdefault((target, "; ".join(how), kind), []).append(scol)
+    for (target, how, kind), cols in wide_notes.items():
         names = ", ".join(repr(c) for c in cols)
-        out.notes.append(f"column{'s' if len(cols) > 1 else ''} {names} read as {target!r} "
-                         f"({how})")
+        out.notes.append(Reading(kind, f"column{'s' if len(cols) > 1 else ''} {names} read as "
+                                 f"{target!r} ({how})"))
 
 
 _NUMBERED = re.compile(r"(?:^|_)(?=((t|time|tp|timepoint|v|visit)_?(\d+))(?:_|$))")

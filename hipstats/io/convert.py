@@ -16,6 +16,7 @@ from hipstats.errors import DataProblem
 from hipstats.io import units as U
 from hipstats.io.columns import ColumnMap, Options, unit_of
 from hipstats.io.ledger import Assembled
+from hipstats.io.readings import Reading
 
 __all__ = ["UnitPlan", "plan_units", "convert"]
 
@@ -46,7 +47,7 @@ def plan_units(cm: ColumnMap, opts: Options, out: Assembled) -> UnitPlan:
         if w not in ("units=", "header") and not w.startswith("as "):
             by_where.setdefault(w, []).append(f"{target} {plan.file_unit[target]}")
     for w, items in by_where.items():
-        out.notes.append(f"units declared in the {w}: {', '.join(items)}")
+        out.notes.append(Reading("units", f"units declared in the {w}: {', '.join(items)}"))
     _scale_checks(cm, opts, plan, out)
     return plan
 
@@ -124,8 +125,8 @@ def _uninvolved_follows(cm: ColumnMap, design: Design, plan: UnitPlan, out: Asse
         if primary in plan.file_unit and primary not in cm.unit_cols:
             plan.file_unit[target] = plan.file_unit[primary]
             plan.where[target] = f"as {primary}"
-            out.notes.append(f"{target}: no unit declared; taken as {primary}'s "
-                             f"({plan.file_unit[target]})")
+            out.notes.append(Reading("units", f"{target}: no unit declared; taken as "
+                                     f"{primary}'s ({plan.file_unit[target]})"))
 
 
 def _scale_checks(cm: ColumnMap, opts: Options, plan: UnitPlan, out: Assembled) -> None:
@@ -147,7 +148,8 @@ def _scale_checks(cm: ColumnMap, opts: Options, plan: UnitPlan, out: Assembled) 
                 f"column {scol!r}: scale {lo:g}-{hi:g}, but {meas.name} is {dlo:g}-{dhi:g} "
                 f"{unit}; if the values are in another unit, declare units=")
         else:
-            out.notes.append(f"column {scol!r}: scale {lo:g}-{hi:g} matches {meas.name}")
+            out.notes.append(Reading("units", f"column {scol!r}: scale {lo:g}-{hi:g} matches "
+                                     f"{meas.name}"))
 
 
 # -- conversion -------------------------------------------------------------------------------
@@ -210,9 +212,9 @@ def _row_units(frame, out: Assembled, target, vals, fallback):
     vals = np.where(no_unit, np.nan, vals)
     present = sorted({u for u in per if isinstance(u, str)})
     counts = {u: int(np.sum(per == u)) for u in present}
-    out.notes.append(f"{target}: unit read row by row from column {ucol!r} ("
-                     + ", ".join(f"{u} on {k} row{'s' if k != 1 else ''}"
-                                 for u, k in counts.items()) + ")")
+    out.notes.append(Reading("units", f"{target}: unit read row by row from column {ucol!r} ("
+                             + ", ".join(f"{u} on {k} row{'s' if k != 1 else ''}"
+                                         for u, k in counts.items()) + ")"))
     out.declared[target] = "per row: " + ", ".join(present)
     return vals, [(u, per == u) for u in present]
 
@@ -299,9 +301,10 @@ def _carry_subject_values(frame, out: Assembled, cols) -> None:
             continue
         frame[col] = np.where(fill, g.transform("max").to_numpy(), s.to_numpy())
         nsub = len(np.unique(codes[fill]))
-        out.notes.append(f"{col} given on some of a subject's rows only: carried to the "
-                         f"subject's other rows ({nsub} subject{'s' if nsub != 1 else ''}, "
-                         f"{int(fill.sum())} row{'s' if fill.sum() != 1 else ''})")
+        out.notes.append(Reading("carried", f"{col} given on some of a subject's rows only: "
+                                 f"carried to the subject's other rows ({nsub} "
+                                 f"subject{'s' if nsub != 1 else ''}, {int(fill.sum())} "
+                                 f"row{'s' if fill.sum() != 1 else ''})"))
 
 
 def _warn_assumed(out: Assembled, target: str, ref: str, vals: np.ndarray) -> None:

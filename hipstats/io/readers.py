@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hipstats.errors import DataProblem, HipstatsDataError
+from hipstats.io.readings import DECLARED, Reading
 
 __all__ = ["RawTable", "read_raw", "FORMATS", "detect_format", "datapackage_units"]
 
@@ -210,8 +211,8 @@ def _units_row(raw: RawTable) -> None:
     row = int(f.index[0])
     raw.frame = f.iloc[1:].rename(columns=rename)
     raw.excluded.append((row, "units row under the header (read as the columns' units)"))
-    raw.notes.append(f"row {row} holds units, read as the columns' units: "
-                     + ", ".join(f"{c!s} {v}" for c, v in {**units, **ranges}.items()))
+    raw.notes.append(Reading("units", f"row {row} holds units, read as the columns' units: "
+                     + ", ".join(f"{c!s} {v}" for c, v in {**units, **ranges}.items())))
 
 
 _NUMBER_CELL = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -379,8 +380,9 @@ def _decimal_commas(frame: pd.DataFrame, src: str, notes: list, problems: list) 
         s = frame[col]
         hit = s.isin(vals)
         frame[col] = s.where(~hit, s[hit].str.strip().str.replace(",", ".", regex=False))
-    notes.append(f"decimal commas read as decimal points ({n_c} cell{'s' if n_c != 1 else ''} "
-                 f"in {', '.join(repr(str(c)) for c in comma)})")
+    notes.append(Reading("layout", f"decimal commas read as decimal points ({n_c} "
+                         f"cell{'s' if n_c != 1 else ''} in "
+                         f"{', '.join(repr(str(c)) for c in comma)})"))
     for col, vals in point.items():
         for r in frame.index[frame[col].isin(vals).to_numpy()]:
             problems.append(DataProblem(
@@ -397,10 +399,10 @@ def _text_and_bytes(p: Path, src: str, delimiter, notes: list):
     data = p.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         data = _utf16(data, src)
-        notes.append("UTF-16 text (Excel 'Unicode text') read")
+        notes.append(Reading("layout", "UTF-16 text (Excel 'Unicode text') read"))
     elif _bomless_utf16(data):
         data = _utf16(data, src, _bomless_utf16(data))
-        notes.append("UTF-16 text without a byte-order mark read")
+        notes.append(Reading("layout", "UTF-16 text without a byte-order mark read"))
     text = _decode(data, src, delimiter)
     if not text.strip():
         raise HipstatsDataError([DataProblem(src, None, None, None, "file has no content")])
@@ -411,13 +413,19 @@ def _text_and_bytes(p: Path, src: str, delimiter, notes: list):
         titles = [ln.strip().strip(delimiter or ",;\t").strip().strip('"')
                   for ln in text.split("\n", skip)[:skip]]
         titles = [t for t in titles if t]
-        notes.append(f"header read from line {skip + 1}"
-                     + (f" (title {', '.join(repr(t) for t in titles)} above it skipped)"
-                        if titles else "") + "; data rows are counted from the row after it")
+        notes.append(Reading("layout", f"header read from line {skip + 1}"
+                             + (f" (title {', '.join(repr(t) for t in titles)} above it "
+                                "skipped)" if titles else "")
+                             + "; data rows are counted from the row after it"))
         text = text.split("\n", skip)[skip]
         for _ in range(skip):
             data = data[data.index(b"\n") + 1:]
     return text, data
+
+
+def _trailing_note(k: int) -> Reading:
+    return Reading("layout", f"{k} empty column{'s' if k > 1 else ''} after the last named "
+                   "column ignored (trailing delimiter)")
 
 
 def _careful_rows(text, src, delimiter, fmt, problems, notes):
@@ -432,8 +440,7 @@ def _careful_rows(text, src, delimiter, fmt, problems, notes):
     k = _trailing_empty(header)  # a trailing delimiter on the header (and perhaps every) line
     if k and not any(any(x.strip() for x in r[width - k:]) for r in rows[1:]):
         header = header[: width - k]
-        notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
-                     "column ignored (trailing delimiter)")
+        notes.append(_trailing_note(k))
     body, index = [], []
     for i, r in enumerate(rows[1:], start=1):
         if len(r) == 0:
@@ -492,8 +499,7 @@ def _read_text(p: Path, src: str, delimiter: str | None, fmt: str) -> RawTable:
         if k and not frame.iloc[:, len(header) - k:].apply(
                 lambda s: s.str.strip().ne("").any()).any():
             header, frame = header[: len(header) - k], frame.iloc[:, : len(header) - k]
-            notes.append(f"{k} empty column{'s' if k > 1 else ''} after the last named "
-                         "column ignored (trailing delimiter)")
+            notes.append(_trailing_note(k))
     _check_header(header, src, problems)
     if fast is not None:
         frame.columns = header
@@ -584,7 +590,8 @@ def _choose_sheet(wb, sheet, src, subject_names=()):
             raise HipstatsDataError([DataProblem(
                 src, None, None, repr(sheet), f"no sheet of that name; sheets: {wb.sheetnames}")])
         if getattr(ws, "sheet_state", "visible") != "visible":
-            notes.append(f"sheet {ws.title!r} is hidden; read because sheet= names it")
+            notes.append(Reading(DECLARED, f"sheet {ws.title!r} is hidden; read because sheet= "
+                                             "names it"))
         return ws, _sheet_rows(ws), notes, warns
     visible = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"]
     hidden = [ws.title for ws in wb.worksheets if ws not in visible]
@@ -595,9 +602,9 @@ def _choose_sheet(wb, sheet, src, subject_names=()):
                         for v in rows[_header_index(rows, subject_names)]):
             data.append((ws, (rows, percent)))
     if hidden:
-        notes.append(f"hidden sheet{'s' if len(hidden) > 1 else ''} "
-                     f"{', '.join(repr(h) for h in hidden)} not read (name one with sheet= to "
-                     "read it)")
+        notes.append(Reading("sheet", f"hidden sheet{'s' if len(hidden) > 1 else ''} "
+                             f"{', '.join(repr(h) for h in hidden)} not read (name one "
+                             "with sheet= to read it)"))
     if not data:
         nonempty = [ws for ws in visible if ws.max_row and ws.max_row > 0]
         if len(visible) == 1 or len(nonempty) == 1:
@@ -611,8 +618,8 @@ def _choose_sheet(wb, sheet, src, subject_names=()):
             + "; choose one with sheet=")])
     ws, got = data[0]
     if ws is not wb.worksheets[0]:
-        notes.append(f"data read from sheet {ws.title!r} (the first visible sheet with a "
-                     "subject column)")
+        notes.append(Reading("sheet", f"data read from sheet {ws.title!r} (the first visible "
+                             "sheet with a subject column)"))
     if len(data) > 1:
         warns.append(f"sheet {ws.title!r} read; other sheets also look like data: "
                      + ", ".join(repr(w.title) for w, _ in data[1:]) + " (choose with sheet=)")
@@ -633,9 +640,10 @@ def _read_excel(p: Path, src: str, sheet, subject_names=()) -> RawTable:
     h = _header_index(rows, subject_names)
     if h:
         titles = [str(v).strip() for r in rows[:h] for v in r if v is not None and str(v).strip()]
-        notes.append(f"header read from spreadsheet row {h + 1}"
-                     + (f" (title {', '.join(repr(t) for t in titles)} above it skipped)"
-                        if titles else "") + "; data rows are counted from the row after it")
+        notes.append(Reading("layout", f"header read from spreadsheet row {h + 1}"
+                             + (f" (title {', '.join(repr(t) for t in titles)} above it "
+                                "skipped)" if titles else "")
+                             + "; data rows are counted from the row after it"))
     header = ["" if v is None else str(v).strip() for v in rows[h]]
     while header and header[-1] == "":
         header.pop()
@@ -656,8 +664,9 @@ def _read_excel(p: Path, src: str, sheet, subject_names=()) -> RawTable:
         if i > h and j < width:
             pct[header[j]] = pct.get(header[j], 0) + 1
     for col, n in pct.items():
-        notes.append(f"column {col!r}: {n} cell{'s' if n != 1 else ''} formatted as percent "
-                     "read as displayed (0.35 shown as 35% is read as 35)")
+        notes.append(Reading("units", f"column {col!r}: {n} cell{'s' if n != 1 else ''} "
+                             "formatted as percent read as displayed (0.35 shown as 35% is "
+                             "read as 35)"))
     # formula cells whose result was never saved read as empty: say so, never NaN silently
     if any(v == "" for r in body for v in r):
         problems += _unsaved_formulas(p, src, title, rows, h, header, index)
@@ -754,8 +763,8 @@ def _read_stat(p: Path, src: str, fmt: str) -> RawTable:
             for code, rows in found.items():
                 listed = ", ".join(str(r) for r in rows[:6]) + (" ..." if len(rows) > 6 else "")
                 parts.append(f"{code} on row{'s' if len(rows) > 1 else ''} {listed}")
-            notes.append(f"column {str(col)!r}: {_STAT_NAMES[fmt]} extended missing values "
-                         f"read as missing ({'; '.join(parts)})")
+            notes.append(Reading("missing", f"column {str(col)!r}: {_STAT_NAMES[fmt]} extended "
+                                 f"missing values read as missing ({'; '.join(parts)})"))
     frame = frame.astype(object).where(frame.notna(), "")
     labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     return RawTable(frame, src, fmt, labels=labels, notes=notes,

@@ -15,6 +15,7 @@ from hipstats.io import visits as V
 from hipstats.io.cells import Cells
 from hipstats.io.columns import ColumnMap
 from hipstats.io.ledger import Assembled
+from hipstats.io.readings import Reading
 from hipstats.io.values import is_missing, text_of
 
 __all__ = ["to_long", "visits_from_dates", "redcap_rows"]
@@ -79,9 +80,9 @@ def visits_from_dates(frame: pd.DataFrame, out: Assembled, design: Design, vd) -
     frame[t] = tp
     out.sources[(t, None)] = col
     sched = ", ".join(f"{t} {_tp_text(k)} = day {v:g}" for k, v in vd.schedule.items())
-    out.notes.append(f"{t} read from the dates in {col!r}: the visit within "
-                     f"{vd.window_days:g} days of the schedule ({sched}) counted from "
-                     "each subject's first date; days_since_baseline kept")
+    out.notes.append(Reading("visits", f"{t} read from the dates in {col!r}: the visit within "
+                             f"{vd.window_days:g} days of the schedule ({sched}) counted "
+                             "from each subject's first date; days_since_baseline kept"))
     out_rows = np.flatnonzero(~inwin)
     for i in out_rows:
         r = int(frame["_row"].iat[i])
@@ -105,7 +106,8 @@ def _rows_text(frame, idx) -> str:
 def _dates_against_labels(frame, out: Assembled, design: Design, vd, days, col) -> None:
     sched = np.array([vd.schedule.get(x, np.nan) for x in frame[design.time]], dtype=float)
     off = np.flatnonzero(np.abs(days - sched) > vd.window_days)
-    out.notes.append(f"days_since_baseline computed from {col!r} (each subject's first date)")
+    out.notes.append(Reading("visits", f"days_since_baseline computed from {col!r} (each "
+                             "subject's first date)"))
     if len(off):
         out.warnings.append(
             f"{len(off)} visit{'s' if len(off) != 1 else ''} dated outside the +/-"

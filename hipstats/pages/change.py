@@ -33,7 +33,8 @@ def change(page: PageContext) -> None:
                             "hedges_g"] if c in r]
         page.table(r[cols], f"Change in {page.prose(y)} from {T} {base} to {last}",
                    f"change-{y}", rename={"mean_diff": "Change"},
-                   note="Paired t-test; Hedges' g_av with its noncentral-t CI in the CSV table.")
+                   note="Paired t-test; Hedges' g (standardised by the average SD of the two "
+                        "visits) with its noncentral-t CI in the CSV table.")
         res[y] = r
         texts.append(summary.describe_paired_change(r, y, data=page.data))
     say(" ".join(texts))

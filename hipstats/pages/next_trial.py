@@ -41,9 +41,9 @@ def next_trial(page: PageContext) -> None:
                    "baseline adjustment, so conservative)" if group else
                    "; paired change from baseline, SD of the changes observed here")
                + "; no dropout (inflate n by the dropout seen in the flow above). Analytic "
-                 "t-test power (hs.power_ttest)" + ("; the simulation below checks it with "
-                                                    "this study's own fitted model." if group
-                                                    else "."))
+                 "power of the t-test (noncentral t)"
+               + ("; the simulation below checks it with this study's own fitted model."
+                  if group else "."))
     if group:
         _simulated(page, rows)
 

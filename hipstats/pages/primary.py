@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hipstats as hs
 from hipstats import plots, summary
-from hipstats.labels import add_labels
+from hipstats.labels import add_labels, names_in_words
 from hipstats.pages.context import PageContext, say
 
 __all__ = ["primary"]
@@ -57,7 +57,7 @@ def _one_outcome(page: PageContext, y: str, visits: list) -> None:
     page.save(add_labels(fit.fixed.reset_index(), "term", page.data, d), f"primary-{y}-fixed")
     page.save(emm, f"primary-{y}-emmeans")
     page.save(fit.exclusions, f"primary-{y}-rows-not-analysed")
-    say(f"### {page.label(y)}\n\nModel: {pa.method}." + _excluded_text(fit))
+    say(f"### {page.label(y)}\n\nModel: {pa.method}." + _excluded_text(page, fit))
     page.table(emm, f"{page.label(y)}: estimated means by {'arm and ' if group else ''}{T}, "
                "adjusted for baseline", f"emm-{y}", labels=None)
     if group:
@@ -73,14 +73,15 @@ def _one_outcome(page: PageContext, y: str, visits: list) -> None:
     page.results["primary"][y] = pa
 
 
-def _excluded_text(fit) -> str:
+def _excluded_text(page: PageContext, fit) -> str:
     """Rows the model did not use, counted by reason (the rows are in the CSV table)."""
     ex = getattr(fit, "exclusions", None)
     if ex is None or len(ex) == 0:
         return " Every post-baseline row was analysed."
     counts = ex.groupby("reason", sort=True)["subject"].agg(["size", "nunique"])
-    parts = [f"{r['size']} row(s) of {r['nunique']} participant(s): {reason}"
-             for reason, r in counts.iterrows()]
+    names = [*page.data.columns, *(f"{c}_bl" for c in page.data.columns)]
+    parts = [f"{r['size']} row(s) of {r['nunique']} participant(s): "
+             f"{names_in_words(reason, names, page.data)}" for reason, r in counts.iterrows()]
     return (" Rows not in the model (listed in the CSV table; the MMRM uses every other "
             "visit of these participants): " + "; ".join(parts) + ".")
 

@@ -10,7 +10,11 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-__all__ = ["Program6wkModel", "Pfps3wkModel", "model_for", "SOURCES", "NULL_EFFECT"]
+__all__ = ["Program6wkModel", "Pfps3wkModel", "model_for", "SOURCES", "NULL_EFFECT",
+           "ANALYSES"]
+
+#: Analyses simulated per design (the first is the default).
+ANALYSES = {"program6wk": ("mixed", "rm_corr"), "pfps3wk": ("ancova", "ttest")}
 
 #: Where each default comes from ("published: ..." or "assumption"); printed by
 #: ``hipstats power`` beside the values it simulates.

@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 
 from hipstats.power import batched
-from hipstats.power.models import NULL_EFFECT, Pfps3wkModel, Program6wkModel, model_for
+from hipstats.power.models import (ANALYSES, NULL_EFFECT, Pfps3wkModel, Program6wkModel,
+                                   model_for)
 
 __all__ = ["simulate", "simulate_arrays", "ANALYSES"]
 
-#: Analyses per design (the first is the default).
-ANALYSES = {"program6wk": ("mixed", "rm_corr"), "pfps3wk": ("ancova", "ttest")}
 TERMS = {"mixed": "strength (function ~ strength + week + (week | subject))",
          "rm_corr": "within-subject r (strength, function)",
          "ancova": "group at follow-up, adjusted for baseline (post ~ group + pre)",

@@ -38,22 +38,74 @@ def _model_parts(pa):
         slope, retention
 
 
-def _draw(rng, parts, n_per_arm, effect, arms, time, y):
+def _draw(rng, parts, n_per_arm, effect, n_arms: int = 2):
+    """One simulated trial as arrays over (arm, participant, visit): baseline (arms, n),
+    outcome and observed (arms, n, visits); draws in a fixed order (per arm: baselines,
+    errors, dropout)."""
     visits, mu, S, bl_mean, bl_sd, slope, retention = parts
     m = len(visits)
     ramp = np.arange(1, m + 1) / m                   # difference grows to `effect` at the end
     L = np.linalg.cholesky(S)
+    bl, yy, seen = [], [], []
+    for k in range(n_arms):
+        b = rng.normal(bl_mean, bl_sd, n_per_arm)
+        e = rng.standard_normal((n_per_arm, m)) @ L.T
+        bl.append(b)
+        yy.append(mu + slope * (b - bl_mean)[:, None] + e + (effect * ramp if k else 0.0))
+        seen.append((rng.random((n_per_arm, 1)) < retention[None, :]).cumprod(axis=1)
+                    .astype(bool))
+    return np.stack(bl), np.stack(yy), np.stack(seen)
+
+
+def _frame(draw, visits, arms, time, y) -> pd.DataFrame:
+    """A drawn trial as the analysis frame: one row per observed visit."""
+    bl, yy, seen = draw
     frames = []
     for k, arm in enumerate(arms):
-        bl = rng.normal(bl_mean, bl_sd, n_per_arm)
-        e = rng.standard_normal((n_per_arm, m)) @ L.T
-        yy = mu + slope * (bl - bl_mean)[:, None] + e + (effect * ramp if k else 0.0)
-        seen = (rng.random((n_per_arm, 1)) < retention[None, :]).cumprod(axis=1).astype(bool)
-        i, j = np.nonzero(seen)                         # row-major: subject, then visit
+        i, j = np.nonzero(seen[k])                      # row-major: subject, then visit
         frames.append(pd.DataFrame({"subject": [f"{arm}-{v}" for v in i], "group": arm,
-                                    time: np.asarray(visits)[j], f"{y}_bl": bl[i],
-                                    y: yy[i, j]}))
+                                    time: np.asarray(visits)[j], f"{y}_bl": bl[k][i],
+                                    y: yy[k][i, j]}))
     return pd.concat(frames, ignore_index=True)
+
+
+class _Template:
+    """The complete trial's rows as the MMRM prepares them (patsy's design matrix, rows
+    sorted by participant and visit), built once; a drawn trial is then its observed rows
+    with the baseline column filled in: no frame and no formula per simulated trial."""
+
+    def __init__(self, parts, n_per_arm, arms, time, y, formula):
+        from hipstats.stats.mmrm.fit import prepare
+
+        visits = parts[0]
+        m = len(visits)
+        full = (np.zeros((len(arms), n_per_arm)),
+                np.arange(len(arms) * n_per_arm * m, dtype=float).reshape(-1, n_per_arm, m),
+                np.ones((len(arms), n_per_arm, m), dtype=bool))
+        p = prepare(_frame(full, visits, arms, time, y), formula, "subject", time, None, visits)
+        self.p, self.visits = p, list(visits)
+        self.arm = p.d["group"].map({a: k for k, a in enumerate(arms)}).to_numpy(int)
+        self.who = p.d["subject"].str.rsplit("-", n=1).str[1].astype(int).to_numpy()
+        self.col_bl = list(p.design_info.column_names).index(f"{y}_bl")
+
+    def prepared(self, draw):
+        """The drawn trial's Prepared rows, or None when a visit has no observation (then
+        the design's columns differ: the caller fits the frame)."""
+        from hipstats.stats.mmrm.fit import Prepared
+
+        bl, yy, seen = draw
+        t = self.p
+        keep = seen[self.arm, self.who, t.visit]
+        if np.bincount(t.visit[keep], minlength=len(self.visits)).min() == 0:
+            return None
+        X = t.X[keep].copy()
+        X[:, self.col_bl] = bl[self.arm, self.who][keep]
+        yv = yy[self.arm, self.who, t.visit][keep]
+        if np.nanstd(yv) == 0:
+            raise AnalysisError("the simulated outcome is constant")
+        subj = np.unique(t.subj[keep], return_inverse=True)[1]
+        return Prepared(None, X, yv, t.design_info, subj, t.visit[keep],
+                        np.zeros(int(keep.sum()), int), t.visits, None, None)
 
 
 def last_visit_difference(fit, arm, time: str, visits: list) -> tuple:
@@ -63,13 +115,16 @@ def last_visit_difference(fit, arm, time: str, visits: list) -> tuple:
     numbers as ``fit.contrast("group", by=time, method="trt.vs.ctrl")`` at that visit
     (tested), without building every contrast and every coefficient's df per simulated
     trial."""
-    names = list(fit._design_info.column_names)
-    main = f"[T.{arm}]"
-    inter = f":C({time})[T.{visits[-1]}]"
-    L = np.array([float(n.startswith("C(group") and (n.endswith(main) or (
-        len(visits) > 1 and n.endswith(main + inter)))) for n in names])
+    L = _last_visit_row(list(fit._design_info.column_names), arm, time, visits)
     est, se, df = fit._tests.estimates(L[None, :])
     return float(est[0]), float(se[0]), float(df[0])
+
+
+def _last_visit_row(names: list, arm, time: str, visits: list) -> np.ndarray:
+    main = f"[T.{arm}]"
+    inter = f":C({time})[T.{visits[-1]}]"
+    return np.array([float(n.startswith("C(group") and (n.endswith(main) or (
+        len(visits) > 1 and n.endswith(main + inter)))) for n in names])
 
 
 def simulate_next_trial(pa, n_per_arm: int, effect: float, n_sims: int = 200,
@@ -117,8 +172,6 @@ def simulate_next_trial(pa, n_per_arm: int, effect: float, n_sims: int = 200,
     >>> simulate_next_trial(pa, 20, 2.0, n_sims=20)["scenario"].tolist()
     ['planned difference', 'no difference']
     """
-    from hipstats.stats.mmrm import mmrm
-
     if not pa.group or not pa.arms or len(pa.arms) < 2:
         raise AnalysisError("the next-trial simulation compares two arms; this analysis has "
                             "one group")
@@ -127,18 +180,18 @@ def simulate_next_trial(pa, n_per_arm: int, effect: float, n_sims: int = 200,
     y, time = pa.outcome, pa.time
     rhs = f"{y}_bl + C(group, levels={arms!r})" + (f" * C({time})" if len(parts[0]) > 1 else "")
     rng = np.random.default_rng(seed)
+    template = _Template(parts, n_per_arm, arms, time, y, f"{y} ~ {rhs}")
+    L = _last_visit_row(list(template.p.design_info.column_names), arms[1], time, parts[0])
     out = []
     for scenario, eff in (("planned difference", effect), ("no difference", 0.0)):
         rej = cover = failed = 0
         for _ in range(n_sims):
-            d = _draw(rng, parts, n_per_arm, eff, arms, time, y)
             try:
-                fit = mmrm(d, f"{y} ~ {rhs}", "subject", time=time, cov=pa.fit.cov_structure,
-                           df_method=pa.fit.df_method, visits=parts[0], alpha=alpha)
+                est, se, df = _analyse(_draw(rng, parts, n_per_arm, eff), template, L, pa,
+                                       arms, rhs, alpha)
             except AnalysisError:
                 failed += 1
                 continue
-            est, se, df = last_visit_difference(fit, arms[1], time, parts[0])
             rej += 2 * sps.t.sf(abs(est / se), df) < alpha
             q = sps.t.ppf(1 - alpha / 2, df)
             cover += est - q * se <= eff <= est + q * se
@@ -150,6 +203,25 @@ def simulate_next_trial(pa, n_per_arm: int, effect: float, n_sims: int = 200,
     res = pd.DataFrame(out)
     res.attrs["assumptions"] = _assumptions(pa, parts, effect, n_sims, seed)
     return res
+
+
+def _analyse(draw, template: _Template, L: np.ndarray, pa, arms, rhs, alpha) -> tuple:
+    """(estimate, SE, df) of the last-visit difference in one drawn trial, analysed with the
+    study's covariance structure and df method: from the template's rows (one fit, no
+    frame), or, when a visit went unobserved, from the trial's frame as :func:`mmrm` reads
+    it."""
+    from hipstats.stats.mmrm import mmrm
+    from hipstats.stats.mmrm.fit import fit_tests
+
+    y, time, visits = pa.outcome, pa.time, template.visits
+    p = template.prepared(draw)
+    if p is None:
+        fit = mmrm(_frame(draw, visits, arms, time, y), f"{y} ~ {rhs}", "subject", time=time,
+                   cov=pa.fit.cov_structure, df_method=pa.fit.df_method, visits=visits,
+                   alpha=alpha)
+        return last_visit_difference(fit, arms[1], time, visits)
+    est, se, df = fit_tests(p, pa.fit.cov_structure, pa.fit.df_method).estimates(L[None, :])
+    return float(est[0]), float(se[0]), float(df[0])
 
 
 def _assumptions(pa, parts, effect, n_sims, seed) -> str:

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,6 +461,16 @@ def _title(page: Page) -> str:
     return page.stem
 
 
+def _longest_first(todo: list, data_paths: dict) -> list:
+    """Pages to render (``(page, params, key)``), those reading the most data first: they
+    take longest, and started first they run while the other workers render the rest (the
+    report is done when its longest page is). Stable: equal sizes keep their order."""
+    def size(item) -> int:
+        path = data_paths.get(item[0].design) if item[0].design else None
+        return Path(path).stat().st_size if path and Path(path).is_file() else 0
+    return sorted(todo, key=lambda item: -size(item))
+
+
 def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Path | None):
     from hipstats.progress import track
 
@@ -499,7 +510,9 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
         nb_tmp.mkdir(parents=True, exist_ok=True)
         params = dict(params, figures_dir=str(nb_tmp / "figures"),
                       tables_dir=str(nb_tmp / "tables"))
+        t0 = time.perf_counter()
         _render_one(nb, params, nb_tmp, cfg.show_code)
+        seconds = time.perf_counter() - t0
         produced = []
         for p in sorted(nb_tmp.rglob("*")):
             if p.is_file():
@@ -511,9 +524,11 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(p), dst)
                 produced.append(rel)
-        return nb.stem, {"cache_key": key, "outputs": sorted(produced), "cached": False}
+        return nb.stem, {"cache_key": key, "outputs": sorted(produced), "cached": False,
+                         "seconds": seconds}
 
     jobs = max(1, int(cfg.jobs))
+    todo = _longest_first(todo, data_paths)
     if todo:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for stem, rec in track(pool.map(run, todo), total=len(todo),
@@ -544,7 +559,7 @@ def _render_all(cfg: ReportConfig, tmp: Path, previous: dict | None, old_out: Pa
                               for k, v in sorted(records.items())}}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
-    return manifest, records
+    return manifest, records  # records carry each page's render time; the manifest does not
 
 
 def _load_manifest(out: Path) -> dict | None:

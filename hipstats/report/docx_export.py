@@ -48,11 +48,10 @@ def _table(doc, spec: dict) -> None:
     cols, rows = spec["columns"], spec["rows"]
     t = doc.add_table(rows=1 + len(rows), cols=len(cols))
     t.style = "Table Grid"
-    for j, c in enumerate(cols):
-        t.cell(0, j).text = c
-    for i, r in enumerate(rows, start=1):
-        for j, v in enumerate(r):
-            t.cell(i, j).text = v
+    # row by row: Table.cell(i, j) walks every cell of the table on each call
+    for row, values in zip(t.rows, [cols, *rows]):
+        for cell, v in zip(row.cells, values):
+            cell.text = v
     if spec.get("note"):
         doc.add_paragraph(spec["note"])
 

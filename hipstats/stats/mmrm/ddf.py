@@ -23,27 +23,28 @@ import numpy as np
 from scipy import stats as sps
 
 from hipstats.errors import AnalysisError
+from hipstats.stats.mmrm.likelihood import trace_products
 
 __all__ = ["MmrmTests", "METHODS"]
 
 METHODS = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "residual")
 
 
-def _kr_qr(ev, K: int, q: int, linear: bool):
-    """Sums over subjects of X'W dS_k W dS_l W X (Q) and X'W d2S_kl W X (R)."""
-    Q = np.zeros((K, K, q, q))
-    R = np.zeros((K, K, q, q))
+def _kr_qr(ev, Wt: np.ndarray, q: int, linear: bool) -> np.ndarray:
+    """sum_kl Wt_kl (Q_kl - R_kl / 4), where Q_kl and R_kl are the sums over subjects of
+    X'W dS_k W dS_l W X and X'W d2S_kl W X: per pattern the n x n matrix
+    W [sum_k dS_k W D_k - (sum_kl Wt_kl d2S_kl) / 4] W with D_k = sum_l Wt_kl dS_l, then
+    one product with the pattern's cross-products (never the K x K x q x q tensors)."""
+    out = np.zeros(q * q)
     for P, W, dS, d2S, sl in ev.parts:
-        n = len(P.visits)
-        k = dS.shape[0]
-        Bk = W @ dS                                          # W dS_k
-        WdSW = Bk @ W                                        # W dS_k W
-        QQ = np.einsum("kab,lbc->klac", WdSW, dS @ W)      # W dS_k W dS_l W
-        Q[sl, sl] += (QQ.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
+        Wg = Wt[sl, sl]
+        D = np.tensordot(Wg, dS, axes=(1, 0))               # D_k = sum_l Wt_kl dS_l
+        G = np.matmul(dS @ W, D).sum(axis=0)                 # sum_k dS_k W D_k
         if not linear:
-            RR = W @ d2S[:, :, P.visits][:, :, :, P.visits] @ W
-            R[sl, sl] += (RR.reshape(k * k, n * n) @ P.Sxx).reshape(k, k, q, q)
-    return Q, R
+            d2 = d2S[:, :, P.visits][:, :, :, P.visits]     # parts keep d2S of all visits
+            G -= 0.25 * np.tensordot(Wg, d2, axes=([0, 1], [0, 1]))
+        out += (W @ G @ W).ravel() @ P.Sxx
+    return out.reshape(q, q)
 
 
 def _kr_df(V0: np.ndarray, L: np.ndarray, W: np.ndarray, P: np.ndarray):
@@ -51,10 +52,10 @@ def _kr_df(V0: np.ndarray, L: np.ndarray, W: np.ndarray, P: np.ndarray):
     nl = L.shape[0]
     Mx = L.T @ np.linalg.solve(L @ V0 @ L.T, L)
     MV0 = Mx @ V0
-    X = np.einsum("ab,kbc,cd->kad", MV0, P, V0)              # M V0 P_k V0
-    tr = np.einsum("kaa->k", X)
+    X = MV0 @ P @ V0                                         # M V0 P_k V0
+    tr = np.trace(X, axis1=1, axis2=2)
     a1 = float(tr @ W @ tr)
-    a2 = float(np.einsum("kl,kab,lba->", W, X, X))
+    a2 = float(np.sum(W * trace_products(X, X)))
     b = (a1 + 6.0 * a2) / (2.0 * nl)
     e_star = 1.0 / (1.0 - a2 / nl)
     g = ((nl + 1) * a1 - (nl + 4) * a2) / ((nl + 2) * a2)
@@ -111,12 +112,11 @@ class MmrmTests:
         self.vcov = self.T @ self.vcov_c @ self.T.T
 
     def _kr_vcov(self, M, ev, linear: bool):
-        K = self.W.shape[0]
-        Q, R = _kr_qr(ev, K, M.q, linear)
+        """V + 2 V [sum_kl W_kl (Q_kl - P_k V P_l - R_kl / 4)] V, summed over k first."""
         V = self.V0
-        PV = np.einsum("kab,bc->kac", self.P, V)
-        PVP = np.einsum("kab,lbc->klac", PV, self.P)
-        inner = np.einsum("kl,klab->ab", self.W, Q - PVP - 0.25 * R)
+        E = np.tensordot(self.W, self.P, axes=(1, 0))       # E_k = sum_l W_kl P_l
+        pvp = np.matmul(self.P @ V, E).sum(axis=0)           # sum_kl W_kl P_k V P_l
+        inner = _kr_qr(ev, self.W, M.q, linear) - pvp
         return V + 2.0 * V @ inner @ V
 
     def _empirical(self, M, ev):

@@ -15,7 +15,8 @@ from hipstats.stats.mmrm.likelihood import build_moments, evaluate
 from hipstats.stats.mmrm.result import MmrmResult, covariance_frames, fixed_table
 from hipstats.stats.mmrm.structures import FALLBACK_ORDER, covariance, n_theta, start_theta
 
-__all__ = ["fit_mmrm", "fit_arrays", "refit_arrays", "ArrayFit", "NotConverged"]
+__all__ = ["fit_mmrm", "fit_tests", "prepare", "Prepared", "fit_arrays", "refit_arrays",
+           "ArrayFit", "NotConverged"]
 
 
 class NotConverged(AnalysisError):
@@ -131,16 +132,11 @@ def _moment_covariance(r: np.ndarray, visit: np.ndarray, subj: np.ndarray, m: in
     return (U * w) @ U.T
 
 
-def _centre(p: Prepared):
-    """Columns and outcome centred when the model has an intercept: ``(T, shift)`` with
-    beta = T beta_c + shift, and the centred X and y. Sums of squares of an outcome near
-    1e4 with an SD of 0.01 keep their digits (the likelihood and its derivatives are the
-    same functions of theta; det T = 1 leaves the REML term unchanged)."""
-    return centre_arrays(p.X, p.y, list(p.design_info.column_names))
-
-
 def centre_arrays(X: np.ndarray, y: np.ndarray, names: list):
-    """:func:`_centre` on arrays: ``((T, shift), Xc, yc)``."""
+    """Columns and outcome centred when the model has an intercept: ``((T, shift), Xc,
+    yc)`` with beta = T beta_c + shift. Sums of squares of an outcome near 1e4 with an SD
+    of 0.01 keep their digits (the likelihood and its derivatives are the same functions of
+    theta; det T = 1 leaves the REML term unchanged)."""
     q = X.shape[1]
     T, shift = np.eye(q), np.zeros(q)
     if "Intercept" not in names or not np.all(X[:, names.index("Intercept")] == 1):
@@ -227,25 +223,41 @@ def _converged(e) -> tuple[bool, str]:
     return True, ""
 
 
-def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov, visits,
-             alpha, last: bool = True) -> MmrmResult:
+def _df_method(df_method) -> str:
     method = str(df_method).lower().replace("_", "-")
     if method in ("kr", "kenwardroger"):
         method = "kenward-roger"
     if method not in METHODS:
         raise AnalysisError(f"df_method must be one of {', '.join(METHODS)}")
-    p = prepare(data, formula, subject, time, group_cov, visits)
+    return method
+
+
+def _fit(p: Prepared, structure: str, reml: bool, names: list | None = None):
+    """Moments, start, optimum and its convergence check: (M, evaluation, theta,
+    iterations, centring basis); NotConverged when there is no interior optimum."""
     m = len(p.visits)
     n_groups = 1 if p.groups is None else len(p.groups)
-    basis, Xc, yc = _centre(p)
+    basis, Xc, yc = centre_arrays(p.X, p.y, names or list(p.design_info.column_names))
     M = build_moments(Xc, yc, p.subj, p.visit, p.group, structure, m, n_groups)
     _check_size(M, p, structure, m, n_groups)
     theta, e, nit = _optimise(M, _start(M, Xc, yc, p), reml)
+    _check_converged(e, structure)
+    return M, e, theta, nit, basis
+
+
+def _check_converged(e, structure: str) -> None:
     ok, why = _converged(e)
     if not ok:
         nxt = _next_structure(structure)
         raise NotConverged(f"the {structure} covariance did not converge: {why}"
                            + (f"; try the simpler {nxt!r}" if nxt else ""))
+
+
+def fit_mmrm(data, formula, subject, time, structure, reml, df_method, group_cov, visits,
+             alpha, last: bool = True) -> MmrmResult:
+    method = _df_method(df_method)
+    p = prepare(data, formula, subject, time, group_cov, visits)
+    M, e, theta, nit, basis = _fit(p, structure, reml)
     return _result(M, p, e, theta, reml, method, formula, structure, alpha, nit, basis)
 
 
@@ -269,21 +281,13 @@ class ArrayFit:
         return self.evaluation.Sigma
 
 
-def fit_arrays(X, y, subj, visit, group, names, structure, m, n_groups, reml,
-               basis=None) -> ArrayFit:
+def fit_arrays(X, y, subj, visit, group, names, structure, m, n_groups, reml) -> ArrayFit:
     """Fit the MMRM to rows sorted by subject then visit (codes from 0), as
-    :func:`fit_mmrm` does after its data checks; ``basis`` reuses another fit's centring
-    (leave-one-out fits of one data set). Raises :class:`NotConverged`."""
-    if basis is None:
-        basis, Xc, yc = centre_arrays(X, y, names)
-    else:
-        T, shift = basis
-        Xc, yc = X @ T, y - X @ shift
-    M = build_moments(Xc, yc, subj, visit, group, structure, m, n_groups)
-    p = Prepared(None, X, y, None, subj, visit, group, [], None, None)
-    _check_size(M, p, structure, m, n_groups)
-    theta, e, _ = _optimise(M, _start(M, Xc, yc, p), reml)
-    return _kept(ArrayFit(M, theta, e, basis), structure)
+    :func:`fit_mmrm` does after its data checks. Raises :class:`NotConverged`."""
+    p = Prepared(None, X, y, None, subj, visit, group, list(range(m)),
+                 None if n_groups == 1 else list(range(n_groups)), None)
+    M, e, theta, _, basis = _fit(p, structure, reml, names)
+    return ArrayFit(M, theta, e, basis)
 
 
 def refit_arrays(fit: ArrayFit, M, reml: bool) -> ArrayFit:
@@ -331,22 +335,18 @@ def refit_arrays(fit: ArrayFit, M, reml: bool) -> ArrayFit:
     return _kept(ArrayFit(M, theta, e, fit.basis), M.structure)
 
 
-def _newton_step(e):
-    if e is None or not np.all(np.isfinite(e.hess)):
-        return None
-    w = np.linalg.eigvalsh(e.hess)
-    if w.min() <= 1e-10 * max(1.0, abs(w).max()):
-        return None
-    return np.linalg.solve(e.hess, e.grad)
-
-
 def _kept(fit: ArrayFit, structure: str) -> ArrayFit:
-    ok, why = _converged(fit.evaluation)
-    if not ok:
-        nxt = _next_structure(structure)
-        raise NotConverged(f"the {structure} covariance did not converge: {why}"
-                           + (f"; try the simpler {nxt!r}" if nxt else ""))
+    _check_converged(fit.evaluation, structure)
     return fit
+
+
+def fit_tests(p: Prepared, structure: str, df_method: str, reml: bool = True) -> MmrmTests:
+    """The estimates and tests of the MMRM fitted to prepared rows (:func:`prepare`'s
+    :class:`Prepared`, or one built from arrays): the same numbers as :func:`fit_mmrm` on
+    the frame those rows came from, without the frame, the formula and the result tables:
+    for the many small fits of a simulation (:mod:`hipstats.power.trial_sim`)."""
+    M, e, _, _, basis = _fit(p, structure, reml)
+    return MmrmTests(M, e, reml, _df_method(df_method), basis)
 
 
 def _next_structure(structure):

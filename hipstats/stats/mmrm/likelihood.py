@@ -25,7 +25,7 @@ import numpy as np
 
 from hipstats.stats.mmrm.structures import covariance, n_theta
 
-__all__ = ["Pattern", "Moments", "build_moments", "Evaluation", "evaluate"]
+__all__ = ["Pattern", "Moments", "build_moments", "Evaluation", "evaluate", "trace_products"]
 
 
 @dataclass
@@ -159,6 +159,12 @@ def _residual_moments(P: Pattern, beta: np.ndarray):
     Rr = P.Syy - fit_y - fit_y.T + xbxb                         # sum_i r_i r_i'
     Sxr = P.Sxy - (P.Sxx.reshape(n * n, q, q) @ beta)           # sum_i X_i[a,:] r_i[b]
     return Rr, Sxr
+
+
+def trace_products(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """tr(A_k B_l) for stacks of square matrices, as one matrix product."""
+    k, n = A.shape[0], A.shape[1]
+    return A.reshape(k, n * n) @ B.transpose(0, 2, 1).reshape(B.shape[0], n * n).T
 
 
 def _derivatives(M: Moments, covs, Ws, ev: Evaluation, reml: bool, order: int):

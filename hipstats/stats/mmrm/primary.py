@@ -105,8 +105,8 @@ def _r_call(fit: MmrmResult, time: str) -> str:
               'method = "Satterthwaite"', "residual": 'method = "Residual"'}[fit.df_method]
     arm = " and the arm as factors (reference arm first)" if "levels=" in fit.formula else (
         " as a factor")
-    return (f"In R: mmrm({fit.formula.split('~')[0].strip()} ~ {rhs} + "
-            f"{fit.cov_structure}({time} | subject), {method}), with {time}{arm}")
+    return (f"In R: `mmrm({fit.formula.split('~')[0].strip()} ~ {rhs} + "
+            f"{fit.cov_structure}({time} | subject), {method})`, with {time}{arm}")
 
 
 def primary_analysis(data: pd.DataFrame, outcome: str, time: str, subject: str = "subject",
