@@ -130,6 +130,16 @@ def _levels(s: pd.Series, treatment: str, reference) -> tuple[list, str]:
     return levels, match[0]
 
 
+def complete_rows(data: pd.DataFrame, cols: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows complete on ``cols``, and the others listed (``row``, ``reason``: the columns
+    missing)."""
+    miss = data[cols].isna()
+    gone = miss.any(axis=1).to_numpy()
+    reason = ["missing " + ", ".join(c for c, m in zip(cols, r) if m)
+              for r in miss.to_numpy()[gone]]
+    return data.loc[~gone].copy(), pd.DataFrame({"row": data.index[gone], "reason": reason})
+
+
 def _frame(data, formula, treatment, reference, strata):
     """Rows used (complete on the formula's variables), dropped rows with reasons, levels."""
     check_frame(data)
@@ -140,12 +150,7 @@ def _frame(data, formula, treatment, reference, strata):
                                 "strata must be covariates of the working model (as beeca "
                                 "requires)")
     cols = [outcome] + rhs
-    miss = data[cols].isna()
-    gone = miss.any(axis=1).to_numpy()
-    reason = ["missing " + ", ".join(c for c, m in zip(cols, r) if m)
-              for r in miss.to_numpy()[gone]]
-    dropped = pd.DataFrame({"row": data.index[gone], "reason": reason})
-    d = data.loc[~miss.any(axis=1)].copy()
+    d, dropped = complete_rows(data, cols)
     if d.empty:
         raise AnalysisError(f"no row has all of {cols}")
     y = _outcome(d[outcome], outcome)

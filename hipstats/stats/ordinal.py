@@ -15,6 +15,7 @@ from scipy import stats
 from hipstats.errors import AnalysisError
 from hipstats.stats.checks import check_frame
 from hipstats.stats.logistic import fit_logit
+from hipstats.stats.marginal import complete_rows
 
 __all__ = ["ordinal", "OrdinalResult"]
 
@@ -63,11 +64,7 @@ def _frame(data: pd.DataFrame, formula: str):
     if len(lhs) != 1:
         raise AnalysisError(f"formula {formula!r} needs one outcome column of data on the left")
     cols = lhs + rhs
-    miss = data[cols].isna()
-    gone = miss.any(axis=1).to_numpy()
-    dropped = pd.DataFrame({"row": data.index[gone], "reason": [
-        "missing " + ", ".join(c for c, m in zip(cols, r) if m) for r in miss.to_numpy()[gone]]})
-    d = data.loc[~gone]
+    d, dropped = complete_rows(data, cols)
     y = pd.to_numeric(d[lhs[0]], errors="coerce")
     if y.isna().any():
         raise AnalysisError(f"outcome {lhs[0]!r} must hold ordered numeric codes; it holds "
@@ -221,8 +218,9 @@ def ordinal(data: pd.DataFrame, formula: str, alpha: float = 0.05) -> OrdinalRes
     >>> import numpy as np, pandas as pd
     >>> import hipstats as hs
     >>> rng = np.random.default_rng(2)
-    >>> d = pd.DataFrame({"arm": np.repeat(["ctl", "hip"], 80), "y_bl": rng.normal(5, 1.5, 160)})
-    >>> latent = 0.8 * (d["arm"] == "hip") + 0.3 * d["y_bl"] + rng.logistic(size=160)
+    >>> arm, y_bl = np.repeat(["ctl", "hip"], 80), rng.normal(5, 1.5, 160)
+    >>> latent = 0.8 * (arm == "hip") + 0.3 * y_bl + rng.logistic(size=160)
+    >>> d = pd.DataFrame({"arm": arm, "y_bl": y_bl})
     >>> d["grc"] = np.digitize(latent, [-0.5, 0.5, 1.2, 2, 2.8, 3.6]) + 1
     >>> fit = hs.ordinal(d, "grc ~ arm + y_bl")
     >>> list(fit.params.index)
