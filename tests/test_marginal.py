@@ -162,7 +162,8 @@ def test_separation_gives_firth_fit_finite_interval_and_a_note(all_or_none):
     d.loc[d["arm"] == "hip", "resp"] = all_or_none
     me = hs.marginal_effect(d, F, treatment="arm", reference="ctl")
     assert me.penalty == "firth"
-    assert any("separation: hip (" + ("all" if all_or_none else "no") in n for n in me.notes)
+    what = ("all" if all_or_none else "none") + " with outcome 1"
+    assert any(f"separation: hip ({what})" in n for n in me.notes)
     row = me.table.iloc[0]
     assert np.isfinite([row["est"], row["se"], row["lci"], row["uci"]]).all()
     assert row["lci"] < row["est"] < row["uci"]

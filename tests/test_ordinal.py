@@ -85,6 +85,14 @@ def test_missing_rows_listed_and_unobserved_category_has_no_threshold():
     assert list(fit.params.index[:5]) == ["2|3", "3|4", "4|5", "5|6", "6|7"]
 
 
+def test_separation_refused_naming_it():
+    d = grc_trial()
+    d.loc[d["arm"] == "hip", "grc"] = 7
+    with pytest.raises(AnalysisError, match="separation: every participant with arm\\[T.hip\\] "
+                                            "rates at or above"):
+        hs.ordinal(d, "grc ~ arm + y_bl")
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda d: d.assign(grc=d["grc"].map(lambda v: "better" if v > 4 else "same")),
      "ordered numeric codes"),

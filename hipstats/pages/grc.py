@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 import hipstats as hs
+from hipstats.errors import AnalysisError
 from hipstats.pages.context import PageContext, say
 from hipstats.pages.responders import ADJUSTED_NOTE, adjusted_rd
 from hipstats.stats.change import _wilson, newcombe, nnt_interval
@@ -26,7 +27,8 @@ def grc_frame(page: PageContext, g: str):
     at = page.data[page.data[T] == visit].set_index("subject")
     b = page.data[page.data[T] == page.base].set_index("subject")
     d = pd.DataFrame({"group": at["group"].astype(str), "rating": at[g]})
-    missing = d[d["rating"].isna()].groupby("group").size()
+    missing = (d[d["rating"].isna()].groupby("group").size()
+               .reindex(list(page.design.groups) or None, fill_value=0))
     d = d.dropna(subset=["rating"])
     d["success"] = d["rating"].isin(m.success).astype(int)
     d["baseline"] = b[y].reindex(d.index) if y in b else np.nan
@@ -118,7 +120,12 @@ def _proportional_odds(page: PageContext, g: str, d: pd.DataFrame, y: str) -> No
     order = [page.design.reference] + list(page.design.arms[:-1])
     dd = d.assign(arm=pd.Categorical(d["group"], categories=order))
     adj = d["baseline"].notna().any()
-    fit = hs.ordinal(dd, "rating ~ arm" + (" + baseline" if adj else ""), alpha=page.alpha)
+    try:
+        fit = hs.ordinal(dd, "rating ~ arm" + (" + baseline" if adj else ""), alpha=page.alpha)
+    except AnalysisError as exc:
+        say(f"Proportional odds: not estimable here ({exc}). The success analysis above "
+            "stands (with its stated interval).")
+        return
     rows = fit.table.loc[[f"arm[T.{a}]" for a in order[1:]]]
     table = pd.DataFrame({"arm": order[1:], "reference": order[0], "n": fit.n,
                           "odds_ratio": rows["or"].to_numpy(), "ci_low": rows["or_lci"].to_numpy(),

@@ -379,8 +379,8 @@ def marginal_effect(data: pd.DataFrame, formula: str, treatment: str, reference,
 
 
 def _separation_note(sep, levels, arm, y) -> str:
-    what = (", ".join(f"{lv} ({'all' if y[arm == levels.index(lv)].min() == 1 else 'no'} "
-                      "responders)" for lv in sep) if sep else "a covariate pattern")
+    what = (", ".join(f"{lv} ({'all' if y[arm == levels.index(lv)].min() == 1 else 'none'} "
+                      "with outcome 1)" for lv in sep) if sep else "a covariate pattern")
     return (f"separation: {what}; the logistic working model has no finite maximum, so it is "
             "Firth's penalised fit (Heinze & Schemper 2002) and the interval is the chosen "
             "method's Wald interval from that fit")

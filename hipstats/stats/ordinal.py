@@ -100,6 +100,28 @@ def _fit(y, X, levels):
     return model, res
 
 
+def _check_finite(y, X: pd.DataFrame, params: pd.Series, bse: pd.Series) -> None:
+    """Refuse a fit without a finite maximum (separation), naming the indicator whose
+    participants all sit at or beyond every other participant's ratings (or the
+    coefficient that ran off)."""
+    coef = params[list(X.columns)]
+    if np.all(np.isfinite(bse)) and np.abs(coef).max() < 15:
+        return
+    for c in X.columns:
+        x = X[c].to_numpy()
+        if set(np.unique(x)) <= {0.0, 1.0}:
+            a, b = y[x == 1], y[x == 0]
+            if len(a) and len(b) and (a.min() >= b.max() or a.max() <= b.min()):
+                raise AnalysisError(
+                    f"separation: every participant with {c} rates "
+                    f"{'at or above' if a.min() >= b.max() else 'at or below'} every other "
+                    "participant, so the proportional-odds model has no finite maximum (its "
+                    "odds ratio is infinite); analyse success (a binary split) instead")
+    raise AnalysisError(f"separation: the proportional-odds fit has no finite maximum "
+                        f"({coef.abs().idxmax()} runs off to {coef.abs().max():.0f} on the "
+                        "logit scale)")
+
+
 def _clm_scale(res, X: pd.DataFrame, levels) -> tuple[pd.Series, pd.DataFrame]:
     """statsmodels' (beta, cut_1, log increments) -> clm's (thresholds, beta), with the
     covariance through the Jacobian of that map."""
@@ -115,7 +137,11 @@ def _clm_scale(res, X: pd.DataFrame, levels) -> tuple[pd.Series, pd.DataFrame]:
     J[m:, :k] = np.eye(k)
     names = [f"{_lab(levels[j])}|{_lab(levels[j + 1])}" for j in range(m)] + \
         list(X.columns)
-    cov = J @ np.asarray(res.cov_params()) @ J.T
+    try:
+        raw_cov = np.asarray(res.cov_params())
+    except ValueError:      # Hessian not invertible: no finite maximum (see _check_finite)
+        raw_cov = np.full((m + k, m + k), np.nan)
+    cov = J @ raw_cov @ J.T
     return (pd.Series(np.concatenate([theta, p[:k]]), index=names),
             pd.DataFrame(cov, index=names, columns=names))
 
@@ -230,6 +256,7 @@ def ordinal(data: pd.DataFrame, formula: str, alpha: float = 0.05) -> OrdinalRes
     model, res = _fit(y, X, levels)
     params, cov = _clm_scale(res, X, levels)
     bse = pd.Series(np.sqrt(np.diag(cov)), index=params.index)
+    _check_finite(y, X, params, bse)
     z = stats.norm.ppf(1 - alpha / 2)
     coef = list(X.columns)
     t = pd.DataFrame({"est": params[coef], "se": bse[coef]})
