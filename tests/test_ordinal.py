@@ -103,3 +103,13 @@ def test_refused(change, message):
     formula = "grc ~ arm + y_bl" + (" + y2" if message == "rank deficient" else "")
     with pytest.raises(AnalysisError, match=message):
         hs.ordinal(change(grc_trial()), formula)
+
+
+def test_written_order_kept_and_brant_terms_follow_names():
+    d = grc_trial(n=1200, slopes=[2.0, 1.5, 0.8, 0.0, -0.6, -1.2])
+    a, b = hs.ordinal(d, "grc ~ y_bl + arm"), hs.ordinal(d, "grc ~ arm + y_bl")
+    assert list(a.params.index[-2:]) == ["y_bl", "arm[T.hip]"]     # as clm, written order
+    assert np.allclose(a.params[b.params.index], b.params, rtol=1e-5)
+    ta, tb = a.po_terms.set_index("term"), b.po_terms.set_index("term")
+    assert np.allclose(ta.loc[["arm", "y_bl"], "stat"], tb.loc[["arm", "y_bl"], "stat"])
+    assert ta.loc["arm", "pval"] < 1e-3 < ta.loc["y_bl", "pval"]

@@ -57,7 +57,7 @@ class OrdinalResult:
 def _frame(data: pd.DataFrame, formula: str):
     import patsy
 
-    from hipstats.stats.lmm.engine import formula_variables
+    from hipstats.stats.lmm.engine import _model_desc, formula_variables
 
     check_frame(data)
     lhs, rhs = formula_variables(formula, data.columns)
@@ -76,7 +76,11 @@ def _frame(data: pd.DataFrame, formula: str):
                             "a binary outcome)")
     X = patsy.dmatrix(formula.split("~", 1)[1], d, return_type="dataframe")
     info = X.design_info
-    X = X.drop(columns=[c for c in X.columns if c == "Intercept"])
+    # columns in the formula's written order (as clm reports them; patsy puts numeric
+    # terms after categorical ones)
+    written = [t for t in _model_desc(formula).rhs_termlist if t in info.term_slices]
+    cols = [c for t in written for c in X.columns[info.term_slices[t]] if c != "Intercept"]
+    X = X[cols]
     if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
         raise AnalysisError(f"the model {formula!r} is rank deficient on the rows used")
     return y.to_numpy(float), X, info, levels, dropped
@@ -190,9 +194,10 @@ def brant_test(y: np.ndarray, X: pd.DataFrame, info, levels) -> tuple[dict, pd.D
 
     stat, df, p = wald(list(range(k)))
     terms = []
+    names = list(X.columns)
     for term, sl in info.term_slices.items():
-        cols = [c - 1 for c in range(sl.start, sl.stop)]    # intercept dropped from X
-        if cols and min(cols) >= 0:
+        cols = [names.index(c) for c in info.column_names[sl] if c in names]
+        if cols:
             terms.append((term.name(), *wald(cols)))
     return ({"stat": stat, "df": df, "pval": p, "method": "Brant (1990) Wald"},
             pd.DataFrame(terms, columns=["term", "stat", "df", "pval"]))
