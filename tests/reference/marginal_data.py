@@ -76,14 +76,19 @@ def _trial(rng: np.random.Generator, sid: str, kind: str) -> tuple[pd.DataFrame,
     levels, ref = _levels(rng, k)
     n = int(rng.integers(300, 501)) if kind == "rare" else int(rng.integers(40, 301))
     base = float(rng.uniform(0.05, 0.09) if kind == "rare" else rng.uniform(0.1, 0.5))
-    site = rng.choice(["s1", "s2", "s3"][:int(rng.integers(2, 4))], n)
-    sex = rng.choice(["F", "M"], n, p=[0.6, 0.4])
-    nstrata = int(rng.integers(1, 3)) if kind == "strata" else 0
-    strata = ["site", "sex"][:nstrata]
-    cell = np.array([f"{a}-{b}" for a, b in zip(site, sex)]) if nstrata == 2 else \
-        (site if nstrata == 1 else np.zeros(n, dtype=int))
-    ratio = np.array([2 if (rng.random() < 0.25 and lv != ref) else 1 for lv in levels])
-    arm = _allocate(rng, n, levels, cell, ratio)
+    for _ in range(100):    # redrawn until every arm meets every stratum
+        site = rng.choice(["s1", "s2", "s3"][:int(rng.integers(2, 4))], n)
+        sex = rng.choice(["F", "M"], n, p=[0.6, 0.4])
+        nstrata = int(rng.integers(1, 3)) if kind == "strata" else 0
+        strata = ["site", "sex"][:nstrata]
+        cell = np.array([f"{a}-{b}" for a, b in zip(site, sex)]) if nstrata == 2 else \
+            (site if nstrata == 1 else np.zeros(n, dtype=int))
+        ratio = np.array([2 if (rng.random() < 0.25 and lv != ref) else 1 for lv in levels])
+        arm = _allocate(rng, n, levels, cell, ratio)
+        if not nstrata or pd.crosstab(cell, arm).to_numpy().min() > 0:
+            break
+    else:
+        raise RuntimeError(f"{sid}: could not allocate every arm to every stratum")
     y_bl = np.round(rng.normal(5.5, 1.6, n).clip(0, 10), 1)
     m_bl = (rng.random(n) < rng.uniform(0.2, 0.6)).astype(int)
     eff = {lv: (0.0 if lv == ref else float(rng.choice([0.0, rng.normal(0.6, 0.5)])))
@@ -99,8 +104,6 @@ def _trial(rng: np.random.Generator, sid: str, kind: str) -> tuple[pd.DataFrame,
             break
     else:
         raise RuntimeError(f"{sid}: could not draw a non-separated outcome")
-    if nstrata and pd.crosstab(cell, arm).to_numpy().min() == 0:
-        raise RuntimeError(f"{sid}: a stratum without every arm")
     if kind == "missing":
         resp[rng.random(n) < 0.08] = np.nan
         y_bl[rng.random(n) < 0.04] = np.nan
@@ -131,13 +134,18 @@ def _ordinal(rng: np.random.Generator, sid: str) -> tuple[pd.DataFrame, dict]:
     n = int(rng.integers(120, 301))
     arm = rng.choice(["ctl", "hip"], n)
     y_bl = np.round(rng.normal(5.5, 1.6, n).clip(0, 10), 1)
-    cuts = np.sort(np.linspace(-2.2, 2.2, ncat - 1) + rng.normal(0, 0.25, ncat - 1))
-    beta = rng.normal(0.8, 0.4)
-    for _ in range(200):   # every category at least 3 times in each arm (no separated cut)
-        lat = beta * (arm == "hip") + 0.25 * (y_bl - 5.5) + rng.logistic(size=n)
-        grc = 1 + (lat[:, None] > cuts[None, :]).sum(axis=1)
-        if pd.crosstab(arm, grc).reindex(columns=range(1, ncat + 1)).fillna(0).min().min() >= 3:
-            break
+    for _ in range(50):    # every category at least 3 times in each arm (no separated cut)
+        cuts = np.sort(np.linspace(-2.2, 2.2, ncat - 1) + rng.normal(0, 0.25, ncat - 1))
+        beta = rng.normal(0.8, 0.4)
+        for _ in range(200):
+            lat = beta * (arm == "hip") + 0.25 * (y_bl - 5.5) + rng.logistic(size=n)
+            grc = 1 + (lat[:, None] > cuts[None, :]).sum(axis=1)
+            tab = pd.crosstab(arm, grc).reindex(columns=range(1, ncat + 1)).fillna(0)
+            if tab.min().min() >= 3:
+                break
+        else:
+            continue
+        break
     else:
         raise RuntimeError(f"{sid}: could not draw every category")
     df = pd.DataFrame({"set": sid, "id": [f"{sid}-{i:03d}" for i in range(n)], "arm": arm,
