@@ -31,6 +31,7 @@ Two sizes of run:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -80,6 +81,7 @@ def _risk(a: float, beta: float) -> float:
                for z, pz in ((0, 0.6), (1, 0.4)))
 
 
+@functools.lru_cache(maxsize=None)
 def intercept(p0: float) -> float:
     return optimize.brentq(lambda a: _risk(a, 0.0) - p0, -10, 10, xtol=1e-13)
 

@@ -189,3 +189,13 @@ def test_logit_fit_reaches_the_maximum():
     assert fit.penalty == "none" and fit.converged
     score = X.T @ (d["resp"].to_numpy() - fit.fitted)
     assert np.max(np.abs(score)) < 1e-9
+
+
+def test_numeric_treatment_is_a_factor_and_missing_treatment_rows_are_listed():
+    d = trial()
+    d["trt"] = (d["arm"] == "hip").astype(float)
+    d.loc[4, "trt"] = np.nan
+    me = hs.marginal_effect(d, "resp ~ trt + y_bl + m_bl", treatment="trt", reference=0)
+    ref = hs.marginal_effect(d.dropna(subset=["trt"]), F, treatment="arm", reference="ctl")
+    assert me.table["est"].iloc[0] == pytest.approx(ref.table["est"].iloc[0], rel=1e-10)
+    assert me.dropped.to_dict("records") == [{"row": 4, "reason": "missing trt"}]

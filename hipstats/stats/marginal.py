@@ -123,7 +123,8 @@ def _levels(s: pd.Series, treatment: str, reference) -> tuple[list, str]:
     if len(levels) < 2:
         raise AnalysisError(f"treatment {treatment!r} has {len(levels)} level(s) "
                             f"{[str(v) for v in levels]} among the rows used: need at least 2")
-    match = [lv for lv in levels if str(lv) == str(reference)]
+    match = [lv for lv in levels if str(lv) == str(reference)
+             or (not isinstance(reference, str) and lv == reference)]
     if not match:
         raise AnalysisError(f"reference={reference!r} is not a level of {treatment!r} "
                             f"(levels: {[str(v) for v in levels]})")
