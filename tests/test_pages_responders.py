@@ -95,6 +95,7 @@ def test_bundled_hipknee_page_shows_adjusted_responders(tmp_path, capsys):
         assert adj["nnt"] == pytest.approx(1 / adj["rd"])
     assert "risk difference adjusted for baseline pain (VAS)" in out
     assert "count the 177 participants" in out and "not counted as non-responders" in out
+    assert "too narrow" not in out
 
 
 def test_declared_study_with_grc(tmp_path, capsys):
@@ -132,6 +133,7 @@ def test_separation_is_stated_with_an_interval(tmp_path, capsys):
     adj = _csv(page, "responders-adjusted-nprs").iloc[0]
     assert np.isfinite([adj["rd"], adj["ci_low"], adj["ci_high"]]).all()
     assert "separation: HIP (all with outcome 1)" in out and "Firth" in out
+    assert "With 75 participants this interval is somewhat too narrow" in out
     assert ("Proportional odds: not estimable here (separation: every participant with "
             "arm[T.HIP] rates at or above") in out
 

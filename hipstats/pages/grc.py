@@ -11,7 +11,7 @@ import pandas as pd
 import hipstats as hs
 from hipstats.errors import AnalysisError
 from hipstats.pages.context import PageContext, say
-from hipstats.pages.responders import ADJUSTED_NOTE, adjusted_rd
+from hipstats.pages.responders import ADJUSTED_NOTE, adjusted_rd, small_sample_note
 from hipstats.stats.change import _wilson, newcombe, nnt_interval
 
 __all__ = ["grc", "grc_frame"]
@@ -86,7 +86,8 @@ def grc(page: PageContext, g: str) -> None:
                    rename={"rd": "Adjusted RD"},
                    note=ADJUSTED_NOTE.format(what="success", model=f"success ~ arm + "
                                              f"baseline {page.prose(y)}"))
-        say(_dropped(me, page, y) + "".join(f" {n}" for n in me.notes))
+        say(_dropped(me, page, y) + "".join(f" {n}." for n in me.notes)
+            + small_sample_note(me))
     _proportional_odds(page, g, d, y)
 
 
