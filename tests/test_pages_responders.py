@@ -160,3 +160,28 @@ def test_grc_codings_and_errors(tmp_path):
     probs = {(p.row, p.column) for p in err.value.problems}
     assert probs == {(int(i[0]) + 1, "grc"), (int(i[1]) + 1, "grc")}
     assert all("off the scale" in p.message for p in err.value.problems)
+
+
+@pytest.mark.parametrize("arms", [("HIP", "KNEE", "EDU"), ()])
+def test_grc_with_three_arms_and_with_one_group(tmp_path, capsys, arms):
+    table = {k: v for k, v in GRC_STUDY.items() if k not in ("groups", "reference")}
+    if arms:
+        table.update(groups=list(arms), reference="EDU")
+    design = design_from_table("g", table)
+    raw = _draw(design_from_table("g2", {**GRC_STUDY, "groups": list(arms) or ["HIP", "EDU"]}))
+    (raw if arms else raw.drop(columns="group")).to_csv(tmp_path / "g.csv", index=False)
+    page = pages.PageContext(hs.load(str(tmp_path / "g.csv"), design), design, "g",
+                             str(tmp_path), str(tmp_path))
+    pages.responders(page)
+    out = capsys.readouterr().out
+    succ = _csv(page, "grc-grc-success")
+    last = page.data[page.data["week"] == 12].dropna(subset=["grc"])
+    assert succ.loc[succ["kind"] == "group", "successes"].sum() == last["grc"].isin([6, 7]).sum()
+    if arms:
+        assert list(_csv(page, "grc-grc-proportional-odds")["arm"]) == ["HIP", "KNEE"]
+        assert list(_csv(page, "grc-grc-adjusted")["arm"]) == ["HIP", "KNEE"]
+        assert list(succ.loc[succ["kind"] == "difference", "group"]) == ["HIP - EDU",
+                                                                         "KNEE - EDU"]
+    else:
+        assert not (tmp_path / "g-grc-grc-adjusted.csv").exists()
+        assert "without a rating are not counted" in out

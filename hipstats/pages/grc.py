@@ -11,7 +11,7 @@ import pandas as pd
 import hipstats as hs
 from hipstats.errors import AnalysisError
 from hipstats.pages.context import PageContext, say
-from hipstats.pages.responders import ADJUSTED_NOTE, adjusted_rd, small_sample_note
+from hipstats.pages.responders import ADJUSTED_NOTE, _shown, adjusted_rd, small_sample_note
 from hipstats.stats.change import _wilson, newcombe, nnt_interval
 
 __all__ = ["grc", "grc_frame"]
@@ -26,25 +26,30 @@ def grc_frame(page: PageContext, g: str):
     y = page.design.primary.get("outcome")
     at = page.data[page.data[T] == visit].set_index("subject")
     b = page.data[page.data[T] == page.base].set_index("subject")
-    d = pd.DataFrame({"group": at["group"].astype(str), "rating": at[g]})
+    arm = at["group"].astype(str) if "group" in at else pd.Series("all", index=at.index)
+    d = pd.DataFrame({"group": arm, "rating": at[g]})
     missing = (d[d["rating"].isna()].groupby("group").size()
-               .reindex(list(page.design.groups) or None, fill_value=0))
+               .reindex(_arms(page), fill_value=0))
     d = d.dropna(subset=["rating"])
     d["success"] = d["rating"].isin(m.success).astype(int)
     d["baseline"] = b[y].reindex(d.index) if y in b else np.nan
     return d.rename_axis("subject").reset_index(), visit, missing
 
 
+def _arms(page: PageContext) -> list:
+    return list(page.design.groups) or ["all"]
+
+
 def _success_table(d: pd.DataFrame, page: PageContext) -> pd.DataFrame:
     """Success per arm (Wilson CIs), then each arm minus the reference (Newcombe) with NNT."""
     rows, ref = [], page.design.reference
-    for a in page.design.groups:
+    for a in _arms(page):
         k, n = int(d.loc[d["group"] == a, "success"].sum()), int((d["group"] == a).sum())
         lo, hi = _wilson(k, n, page.alpha)
         rows.append({"kind": "group", "group": a, "n": n, "successes": k,
                      "proportion": k / n if n else np.nan, "ci_low": lo, "ci_high": hi})
     by = {r["group"]: r for r in rows}
-    for a in page.design.arms[:-1]:
+    for a in page.design.arms[:-1] if page.group else []:
         r0, r1 = by[ref], by[a]
         rd, lo, hi = newcombe(r1["successes"], r1["n"], r0["successes"], r0["n"], page.alpha)
         nnt, nl, nh, note = nnt_interval(rd, lo, hi)
@@ -67,16 +72,16 @@ def grc(page: PageContext, g: str) -> None:
     if d.empty:
         return
     counts = pd.crosstab(d["rating"], d["group"]).reindex(
-        index=np.arange(m.low, m.high + 1), columns=list(page.design.groups), fill_value=0)
+        index=np.arange(m.low, m.high + 1), columns=_arms(page), fill_value=0)
     page.save(counts.rename_axis("rating").reset_index(), f"grc-{g}-counts")
-    if not page.group:
-        return
     table = _success_table(d, page)
     page.save(table, f"grc-{g}-success")
-    page.table(table.dropna(axis=1, how="all"), f"{page.label(g, False)}: success at {T} "
-               f"{visit} by arm", f"grc-{g}", labels=None,
+    page.table(_shown(table), f"{page.label(g, False)}: success at {T} "
+               f"{visit}" + (" by arm" if page.group else ""), f"grc-{g}", labels=None,
                note=f"Success = {cats}; {m.mcid_source}. Wilson CIs; Newcombe CI for the "
                     "difference; NNT with Altman's interval.")
+    if not page.group:
+        return
     y = page.design.primary.get("outcome")
     if d["baseline"].notna().any() and d["success"].nunique() == 2:
         adj, me = adjusted_rd(d, "success", "baseline", page)
@@ -92,14 +97,14 @@ def grc(page: PageContext, g: str) -> None:
 
 
 def _who(d: pd.DataFrame, missing: pd.Series, page: PageContext) -> str:
-    per = d["group"].value_counts().reindex(list(page.design.groups), fill_value=0)
+    per = d["group"].value_counts().reindex(_arms(page), fill_value=0)
     text = (f"Counted: the {len(d)} participants with a rating"
             + (" (" + ", ".join(f"{a} {n}" for a, n in per.items()) + ")" if page.group
                else "") + ".")
     if missing.sum():
-        text += (f" {int(missing.sum())} without a rating ("
-                 + ", ".join(f"{a} {int(n)}" for a, n in missing.items())
-                 + ") are not counted, as successes or failures.")
+        text += (f" {int(missing.sum())} without a rating"
+                 + (" (" + ", ".join(f"{a} {int(n)}" for a, n in missing.items()) + ")"
+                    if page.group else "") + " are not counted, as successes or failures.")
     return text
 
 
