@@ -214,6 +214,7 @@ def _range_problems(frame: pd.DataFrame, design: Design, src: str, asm=None) -> 
     checks = [m for m in design.measures + design.covariates
               if m.kind == "float" and m.name in frame]
     items = [(m.name, m.unit, m.low, m.high) for m in checks]
+    ordinal = {m.name for m in checks if m.ordinal}
     if "lever_arm" in frame:
         items.append(("lever_arm", "m", *_LEVER_RANGE))
     rows = frame["_row"].to_numpy()
@@ -231,13 +232,19 @@ def _range_problems(frame: pd.DataFrame, design: Design, src: str, asm=None) -> 
                 bad |= v < lo
             if hi is not None:
                 bad |= v > hi
+            if name in ordinal:     # categories: whole numbers only
+                bad |= ~np.isnan(v) & (v != np.round(v))
         if not bad.any():
             continue
         unit_txt = f" {unit}" if unit else ""
         valid = f"valid {name} is {_g(lo)} to {_g(hi)}{unit_txt}"
+        if name in ordinal:
+            valid = (f"off the scale: {name} is a category of its scale, a whole number from "
+                     f"{_g(lo)} to {_g(hi)}")
         converted = asm.converted.get(name) if asm is not None else None
         present = ~np.isnan(v)
-        if bad.sum() >= 5 and bad.sum() == present.sum() and not converted:
+        if bad.sum() >= 5 and bad.sum() == present.sum() and not converted and \
+                name not in ordinal:
             vb = v[bad]
             col = asm.column_of(name) if asm is not None else name
             out.append(DataProblem(
@@ -254,7 +261,7 @@ def _range_problems(frame: pd.DataFrame, design: Design, src: str, asm=None) -> 
                 shown = asm.file_value(cell_row, name, tps[i])
             else:
                 cell_row, col, shown = row, name, show_value(v[i])
-            msg = f"out of range: {valid}"
+            msg = valid if name in ordinal else f"out of range: {valid}"
             if converted:
                 msg += f" ({_g(v[i])} {unit} after conversion from {converted})"
             out.append(DataProblem(src, cell_row, col, shown if shown is not None

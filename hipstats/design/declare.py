@@ -15,6 +15,7 @@ tables a study would put in its config) and the designs a study declares::
     pain_vas = { instrument = "vas", unit = "cm" }
     akps = { instrument = "akps" }
     strength = { unit = "N/kg", visits = [0, 6], required = false, label = "Hip-abductor strength" }
+    grc = { instrument = "grc", visits = [6] }   # 1 = much worse ... 7 = much better; success 6-7
 
     [design.hipknee6wk.covariates]
     age = { unit = "years" }
@@ -40,7 +41,7 @@ DESIGN_KEYS = ("time", "timepoints", "groups", "reference", "baseline", "primary
 #: Strategies a page's missing-data section may show beside MAR (rbmi's).
 SENSITIVITY_STRATEGIES = ("JR", "CR", "CIR", "LMCF")
 MEASURE_KEYS = ("instrument", "unit", "label", "low", "high", "range", "required", "visits",
-                "direction", "mcid", "mcid_source", "description", "levels")
+                "direction", "mcid", "mcid_source", "description", "levels", "points", "success")
 COVARIATE_KEYS = ("unit", "label", "low", "high", "range", "required", "levels", "description")
 PRIMARY_KEYS = ("outcome", "strength", "uninvolved")
 
@@ -140,17 +141,18 @@ def _measure(name: str, spec, grid: tuple, where: str) -> Measure:
             raise DesignError(f"{where}: key 'instrument': {exc.args[0]}") from None
         base = dict(label=ins.label, unit=ins.unit, low=ins.low, high=ins.high,
                     direction=ins.direction, mcid=ins.mcid, mcid_source=ins.mcid_source,
-                    description=ins.description, instrument=ins.key)
+                    description=ins.description, instrument=ins.key, ordinal=ins.ordinal)
         if "unit" in spec and spec["unit"] != ins.unit:
             raise DesignError(f"{where}: key 'unit': instrument {ins.key!r} is scored in "
                               f"{ins.unit!r}, not {spec['unit']!r}; declare what the file "
                               f"holds with [data.NAME] units = {{ {name} = \"...\" }} and it is "
                               "converted")
-    low, high = _range(spec, where, (base.get("low"), base.get("high")))
+    low, high = _range(spec, where, _points(spec, base, where))
     direction = _text(spec, "direction", where, base.get("direction", ""))
     if direction not in DIRECTIONS:
         raise DesignError(f"{where}: key 'direction' must be \"higher_better\" or "
                           "\"lower_better\"")
+    success = _success(spec, base, low, high, direction, where)
     mcid = spec.get("mcid", base.get("mcid"))
     if mcid is not None and not (_is_number(mcid) and mcid > 0):
         raise DesignError(f"{where}: key 'mcid' must be a positive number")
@@ -175,7 +177,47 @@ def _measure(name: str, spec, grid: tuple, where: str) -> Measure:
         mcid_source=_text(spec, "mcid_source", where,
                           "declared in the study config" if "mcid" in spec
                           else base.get("mcid_source", "")),
-        visits=visits)
+        visits=visits, ordinal=bool(base.get("ordinal")), success=success)
+
+
+def _points(spec: Mapping, base: Mapping, where: str):
+    """The default range of a measure: its instrument's, or 1..points for an ordinal scale
+    declared with another length (``points = 5``)."""
+    if "points" not in spec:
+        return base.get("low"), base.get("high")
+    if not base.get("ordinal"):
+        raise DesignError(f"{where}: key 'points' is for an ordinal scale (instrument = "
+                          "\"grc\")")
+    k = spec["points"]
+    if not (_is_number(k) and float(k).is_integer() and k >= 3):
+        raise DesignError(f"{where}: key 'points' must be a whole number of categories, at "
+                          "least 3 (e.g. 5, 7, 11, 15)")
+    if "range" in spec and spec["range"][1] - spec["range"][0] + 1 != k:
+        raise DesignError(f"{where}: key 'range' {spec['range']} does not have points = {k} "
+                          "categories")
+    return 1.0, float(k)
+
+
+def _success(spec: Mapping, base: Mapping, low, high, direction: str, where: str) -> tuple:
+    """The categories of an ordinal scale that count as success: as declared, else the two
+    best (the top two when higher is better)."""
+    if not base.get("ordinal"):
+        if "success" in spec:
+            raise DesignError(f"{where}: key 'success' is for an ordinal scale (instrument = "
+                              "\"grc\")")
+        return ()
+    if not (float(low).is_integer() and float(high).is_integer()):
+        raise DesignError(f"{where}: key 'range' of an ordinal scale must be whole numbers")
+    if "success" not in spec:
+        return (high - 1, high) if direction != "lower_better" else (low, low + 1)
+    v = spec["success"]
+    if not (isinstance(v, list) and v and all(_is_number(x) for x in v)):
+        raise DesignError(f"{where}: key 'success' must be a list of categories, e.g. [6, 7]")
+    bad = [x for x in v if not (float(x).is_integer() and low <= x <= high)]
+    if bad:
+        raise DesignError(f"{where}: key 'success': {bad} are not categories of the scale "
+                          f"{low:g} to {high:g}")
+    return tuple(sorted(float(x) for x in v))
 
 
 def _covariate(name: str, spec, where: str) -> Measure:
@@ -277,7 +319,8 @@ def design_from_table(name: str, table: Mapping[str, Any], source: str = "") -> 
             raise DesignError(f"{where}: key 'primary': {role} = {col!r} is not a declared "
                               f"measure ({', '.join(names)})")
     primary = dict(primary)
-    primary.setdefault("outcome", next((m.name for m in measures if m.instrument), names[0]))
+    primary.setdefault("outcome", next((m.name for m in measures if m.instrument and not m.ordinal),
+                                       names[0]))
     if "strength" not in primary and "strength" in names:
         primary["strength"] = "strength"
     sensitivity = table.get("sensitivity", ["JR", "CR", "CIR"])

@@ -41,6 +41,9 @@ class Instrument:
         Citation of the MCID.
     description : str
         What the scale is, and where its range comes from.
+    ordinal : bool
+        An ordered-category scale (the global rating of change): whole numbers from ``low``
+        to ``high``; analysed as categories (success, proportional odds), not as a mean.
     """
 
     key: str
@@ -52,6 +55,7 @@ class Instrument:
     mcid: float | None
     mcid_source: str
     description: str
+    ordinal: bool = False
 
 
 _CROSSLEY_2004 = ("Crossley KM, Bennell KL, Cowan SM, Green S. Analysis of outcome measures for "
@@ -103,6 +107,17 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
         "no single MCID for the WOMAC total (see the Likert version); declare mcid = ... on "
         "the measure",
         "WOMAC VAS version 3.1: 24 items on 100 mm lines, total 0-2400 mm, 0 = no symptoms"),
+    Instrument(
+        "grc", "Global rating of change", "points", 1.0, 7.0, "higher_better", None,
+        "no MCID: a global rating of change is itself the anchor; success is the declared "
+        "categories (default the top two, 'much better' and 'better'), as Kamper SJ, Maher "
+        "CG, Mackay G. Global rating of change scales: a review of strengths and weaknesses "
+        "and considerations for design. J Man Manip Ther 2009;17(3):163-170 describe",
+        "Global rating of change, one question ('compared with before the treatment, how is "
+        "your knee now?'); 7 points by default, 1 = much worse, 4 = unchanged, 7 = much "
+        "better; other lengths (points = 5, 11, 15) and codings (range = [-7, 7]; direction "
+        "= \"lower_better\" when 1 is the best) are declared on the measure (Kamper et al. "
+        "2009)", ordinal=True),
 )}
 
 #: Other names accepted for an instrument.

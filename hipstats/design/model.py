@@ -52,6 +52,11 @@ class Measure:
     visits : tuple or None
         Timepoints at which the measure is taken; ``None`` means every timepoint. A value at
         any other visit is a data problem; cells there are not counted as missing.
+    ordinal : bool
+        Ordered categories coded as whole numbers from ``low`` to ``high`` (a global rating
+        of change); any other value is off the scale.
+    success : tuple of float
+        For an ordinal measure, the categories that count as success (e.g. ``(6, 7)``).
     """
 
     name: str
@@ -68,6 +73,8 @@ class Measure:
     mcid: float | None = None
     mcid_source: str = ""
     visits: tuple | None = None
+    ordinal: bool = False
+    success: tuple = ()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -82,6 +89,12 @@ class Measure:
         if self.mcid is not None and not self.mcid > 0:
             raise ValueError(f"measure {self.name!r}: mcid must be a positive number")
         object.__setattr__(self, "levels", tuple(self.levels))
+        object.__setattr__(self, "success", tuple(float(v) for v in self.success))
+        if self.ordinal and (self.low is None or self.high is None):
+            raise ValueError(f"measure {self.name!r}: an ordinal scale needs low and high")
+        if any(not self.on_scale(v) for v in self.success):
+            raise ValueError(f"measure {self.name!r}: success {list(self.success)} must be "
+                             "categories of the scale")
         if self.visits is not None:
             object.__setattr__(self, "visits", tuple(self.visits))
 
@@ -105,6 +118,15 @@ class Measure:
     def taken_at(self, timepoint) -> bool:
         """True when the measure is scheduled at ``timepoint``."""
         return self.visits is None or timepoint in self.visits
+
+    def on_scale(self, value: float) -> bool:
+        """True when ``value`` is a category of an ordinal scale (a whole number from low to
+        high), or for a non-ordinal measure, in range (NaN counts as on the scale)."""
+        if value != value:
+            return True
+        if self.ordinal and not float(value).is_integer():
+            return False
+        return self.in_range(value)
 
     def in_range(self, value: float) -> bool:
         """True when ``value`` lies inside ``[low, high]`` (NaN counts as in range)."""
@@ -237,7 +259,8 @@ class Design:
             out[m.name] = {"label": m.shown_label, "display": m.display, "unit": m.unit,
                            "instrument": m.instrument, "direction": m.direction,
                            "mcid": m.mcid, "mcid_source": m.mcid_source,
-                           "visits": None if m.visits is None else list(m.visits)}
+                           "visits": None if m.visits is None else list(m.visits),
+                           "ordinal": m.ordinal, "success": list(m.success)}
         return out
 
     def time_order(self) -> dict:
@@ -256,6 +279,7 @@ class Design:
         for key in ("measures", "covariates"):
             for m in d[key]:
                 m["levels"] = list(m["levels"])
+                m["success"] = list(m["success"])
                 if m["visits"] is not None:
                     m["visits"] = list(m["visits"])
         return d

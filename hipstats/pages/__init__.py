@@ -14,7 +14,9 @@ any declared design that design's page: one copy of the logic.
 ``change``                change from baseline with effect sizes; strength's arm x visit
 ``primary``               baseline-adjusted MMRM of each outcome, arm differences
 ``sensitivity``           missingness patterns; MAR beside JR/CR/CIR, tipping point
-``responders``            responders at the last visit by the instrument's MCID
+``responders``            responders at the last visit by the instrument's MCID, unadjusted
+                          and adjusted for baseline (Ye); a declared global rating of
+                          change (``grc``: success, proportional odds)
 ``links``                 strength and each outcome: per visit, changes, within-person,
                           within/between model, cross-lagged
 ``next_trial``            the next trial's size, analytic and simulated

@@ -114,12 +114,20 @@ class PageContext:
         skip = {self.design.primary.get("strength"), self.design.primary.get("uninvolved")}
         primary = self.design.primary.get("outcome")
         return [m.name for m in self.design.measures if m.kind == "float" and m.name not in skip
-                and (m.instrument or m.name == primary)]
+                and not m.ordinal and (m.instrument or m.name == primary)]
+
+    @property
+    def ratings(self) -> list[str]:
+        """Ordinal ratings (global rating of change) with data, in design order: analysed as
+        categories (success, proportional odds) by the responders section only."""
+        return [m.name for m in self.design.measures if m.ordinal
+                and m.name in self.data and self.data[m.name].notna().any()]
 
     @property
     def repeated(self) -> list[str]:
-        """Every numeric repeated measure of the design that has data."""
-        return [m.name for m in self.design.measures if m.kind == "float"
+        """Every numeric repeated measure of the design that has data (ordinal ratings
+        excluded: they are categories, not means)."""
+        return [m.name for m in self.design.measures if m.kind == "float" and not m.ordinal
                 and m.name in self.data and self.data[m.name].notna().any()]
 
     def visits_of(self, *measures: str) -> list:

@@ -17,6 +17,9 @@ module                      holds
 ``meta``                    ``meta_analysis``, ``effect_from_summary`` (metafor's)
 ``limb``                    ``limb_long``: involved/uninvolved limb rows for limb x time models
 ``decompose``               ``within_between``: person-mean centring of time-varying covariates
+``marginal``                ``marginal_effect``: covariate-adjusted marginal effects (R's beeca)
+``logistic``                the logistic working model: exact maximum, Firth's fit on separation
+``ordinal``                 ``ordinal``: proportional odds (statsmodels' OrderedModel; R's clm)
 ``checks``                  argument checks shared by the functions above
 ==========================  =======================================================
 """
@@ -34,6 +37,7 @@ _EXPORTS = {
     "cross_lagged": "crosslag", "limb_long": "limb", "within_between": "decompose",
     "power_corr": "power_analytic", "power_ttest": "power_analytic",
     "meta_analysis": "meta", "effect_from_summary": "meta",
+    "marginal_effect": "marginal", "MarginalEffect": "marginal",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -418,6 +418,77 @@ def _wilson(k: int, n: int, alpha: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def responder_flags(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
+                    group: str | None = None, mcid="auto", relative: float | None = 0.30,
+                    direction: str = "auto", rule: str = "either"):
+    """One row per subject with both values: ``subject``, ``pre``, ``post`` (and ``group``),
+    ``improvement`` and ``responder`` (bool) by the criteria of :func:`responders`; the
+    excluded subjects with their reason; and the criterion used (``mcid``,
+    ``mcid_source``, ``relative``, ``direction``, ``rule``)."""
+    facts = (data.attrs.get("measures") or {}).get(dv, {}) if hasattr(data, "attrs") else {}
+    source = "given"
+    if isinstance(mcid, str):
+        if mcid != "auto":
+            raise AnalysisError("mcid must be a number, None or 'auto'")
+        if facts.get("mcid") is not None:
+            mcid, source = float(facts["mcid"]), facts.get("mcid_source") or "instrument"
+        else:
+            mcid, source = 2.0, ("default: 2 (cm on a 10 cm VAS; Khayambashi et al. 2014); "
+                                 f"{dv} has no instrument MCID")
+    if direction == "auto":
+        direction = {"higher_better": "increase"}.get(facts.get("direction"), "decrease")
+    if direction not in ("decrease", "increase"):
+        raise AnalysisError("direction must be 'auto', 'decrease' or 'increase'")
+    if rule not in ("either", "both", "absolute", "relative"):
+        raise AnalysisError("rule must be 'either', 'both', 'absolute' or 'relative'")
+    if rule in ("both", "absolute") and mcid is None:
+        raise AnalysisError(f"rule={rule!r} needs mcid")
+    if rule in ("both", "relative") and relative is None:
+        raise AnalysisError(f"rule={rule!r} needs relative")
+    if mcid is None and relative is None:
+        raise AnalysisError("give mcid, relative or both")
+    wide, excl = pre_post(data, dv, time, subject, pre, post, keep=[group] if group else None)
+    improvement = (wide["pre"] - wide["post"]) if direction == "decrease" \
+        else (wide["post"] - wide["pre"])
+    eps = 1e-12
+    absolute_ok = improvement >= mcid - eps if mcid is not None else pd.Series(False, wide.index)
+    base = wide["pre"].abs()
+    rel_ok = ((improvement / base.where(base > 0)) >= relative - eps) if relative is not None \
+        else pd.Series(False, wide.index)
+    rel_ok = rel_ok.fillna(False).astype(bool)
+    resp = {"either": absolute_ok | rel_ok, "both": absolute_ok & rel_ok,
+            "absolute": absolute_ok, "relative": rel_ok}[rule]
+    wide = wide.assign(improvement=improvement, responder=resp.astype(bool))
+    return wide, excl, {"mcid": mcid, "relative": relative, "direction": direction,
+                        "rule": rule, "mcid_source": source}
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int, alpha: float = 0.05):
+    """Risk difference k1/n1 - k2/n2 with Newcombe's hybrid score interval (1998, method
+    10) from the two Wilson intervals: (rd, low, high)."""
+    (l1, u1), (l2, u2) = _wilson(k1, n1, alpha), _wilson(k2, n2, alpha)
+    p1, p2 = k1 / n1, k2 / n2
+    rd = p1 - p2
+    return (rd, rd - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+            rd + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def nnt_interval(rd: float, lo: float, hi: float) -> tuple[float, float, float, str]:
+    """NNT = 1 / RD and its interval from the RD's (Altman 1998): the reciprocals of the
+    limits when the RD interval excludes 0; else NNTB (1 / upper) to infinity to NNTH
+    (1 / |lower|), said in the note."""
+    nnt = 1 / rd if rd != 0 else np.inf
+    if lo > 0 or hi < 0:
+        nl, nh = sorted([1 / hi, 1 / lo])
+        note = "NNT to benefit" if rd > 0 else "NNT to harm (negative)"
+    else:
+        nl = 1 / hi if hi > 0 else np.inf
+        nh = 1 / abs(lo) if lo < 0 else np.inf
+        note = (f"CI includes no effect: NNTB {nl:.1f} to infinity to NNTH {nh:.1f} "
+                "(Altman 1998)")
+    return nnt, nl, nh, note
+
+
 def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
                group: str | None = None, mcid: "float | None | str" = "auto",
                relative: float | None = 0.30, direction: str = "auto", rule: str = "either",
@@ -487,65 +558,24 @@ def responders(data: pd.DataFrame, dv: str, time: str, subject: str, pre, post,
     >>> list(res["kind"])
     ['group', 'group', 'difference']
     """
-    facts = (data.attrs.get("measures") or {}).get(dv, {}) if hasattr(data, "attrs") else {}
-    source = "given"
-    if isinstance(mcid, str):
-        if mcid != "auto":
-            raise AnalysisError("mcid must be a number, None or 'auto'")
-        if facts.get("mcid") is not None:
-            mcid, source = float(facts["mcid"]), facts.get("mcid_source") or "instrument"
-        else:
-            mcid, source = 2.0, ("default: 2 (cm on a 10 cm VAS; Khayambashi et al. 2014); "
-                                 f"{dv} has no instrument MCID")
-    if direction == "auto":
-        direction = {"higher_better": "increase"}.get(facts.get("direction"), "decrease")
-    if direction not in ("decrease", "increase"):
-        raise AnalysisError("direction must be 'auto', 'decrease' or 'increase'")
-    if rule not in ("either", "both", "absolute", "relative"):
-        raise AnalysisError("rule must be 'either', 'both', 'absolute' or 'relative'")
-    if rule in ("both", "absolute") and mcid is None:
-        raise AnalysisError(f"rule={rule!r} needs mcid")
-    if rule in ("both", "relative") and relative is None:
-        raise AnalysisError(f"rule={rule!r} needs relative")
-    if mcid is None and relative is None:
-        raise AnalysisError("give mcid, relative or both")
-    wide, excl = pre_post(data, dv, time, subject, pre, post, keep=[group] if group else None)
-    improvement = (wide["pre"] - wide["post"]) if direction == "decrease" \
-        else (wide["post"] - wide["pre"])
-    eps = 1e-12
-    absolute_ok = improvement >= mcid - eps if mcid is not None else pd.Series(False, wide.index)
-    base = wide["pre"].abs()
-    rel_ok = ((improvement / base.where(base > 0)) >= relative - eps) if relative is not None \
-        else pd.Series(False, wide.index)
-    rel_ok = rel_ok.fillna(False).astype(bool)
-    resp = {"either": absolute_ok | rel_ok, "both": absolute_ok & rel_ok,
-            "absolute": absolute_ok, "relative": rel_ok}[rule]
-    wide = wide.assign(_resp=resp.astype(bool))
+    wide, excl, crit = responder_flags(data, dv, time, subject, pre, post, group=group,
+                                       mcid=mcid, relative=relative, direction=direction,
+                                       rule=rule)
+    mcid, source, direction = crit["mcid"], crit["mcid_source"], crit["direction"]
     groups = sorted(wide[group].astype(str).unique()) if group else [None]
     rows = []
     stats = {}
     for g in groups:
         w = wide[wide[group].astype(str) == g] if group else wide
-        n, k = len(w), int(w["_resp"].sum())
+        n, k = len(w), int(w["responder"].sum())
         lo, hi = _wilson(k, n, alpha)
         stats[g] = (k, n, lo, hi)
         rows.append({"kind": "group", "group": g if group else "all", "n": n, "responders": k,
                      "proportion": k / n if n else np.nan, "ci_low": lo, "ci_high": hi})
     if group and len(groups) == 2:
-        (k1, n1, l1, u1), (k2, n2, l2, u2) = stats[groups[0]], stats[groups[1]]
-        p1, p2 = k1 / n1, k2 / n2
-        rd = p1 - p2
-        lo = rd - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-        hi = rd + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-        nnt = 1 / rd if rd != 0 else np.inf
-        if lo > 0 or hi < 0:
-            nl, nh = sorted([1 / hi, 1 / lo])
-            note = "NNT to benefit" if rd > 0 else "NNT to harm (negative)"
-        else:
-            nl = 1 / hi if hi > 0 else np.inf
-            nh = 1 / abs(lo) if lo < 0 else np.inf
-            note = (f"CI includes no effect: NNTB {nl:.1f} to infinity to NNTH {nh:.1f} "
-                    "(Altman 1998)")
+        (k1, n1, _, _), (k2, n2, _, _) = stats[groups[0]], stats[groups[1]]
+        rd, lo, hi = newcombe(k1, n1, k2, n2, alpha)
+        nnt, nl, nh, note = nnt_interval(rd, lo, hi)
         rows.append({"kind": "difference", "group": f"{groups[0]} - {groups[1]}",
                      "n": n1 + n2, "responders": k1 + k2, "proportion": rd,
                      "ci_low": lo, "ci_high": hi, "nnt": nnt, "nnt_ci_low": nl,
