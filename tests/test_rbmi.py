@@ -290,3 +290,26 @@ def test_absent_rows_are_added_as_missing_and_said():
     assert any("absent" in n for n in short.notes)
     pd.testing.assert_frame_equal(full.analyse(covariates=["y_bl"]),
                                   short.analyse(covariates=["y_bl"]))
+
+
+def test_rubin_rules_by_hand():
+    """Rubin (1987): T = W + (1 + 1/M) B; with a Wald statistic (infinite complete-data df)
+    df = (M - 1) / lambda^2, lambda = (1 + 1/M) B / T; with finite df Barnard-Rubin."""
+    from scipy import stats as sps
+
+    from hipstats.stats.rbmi.pool import pool_rubin
+
+    est = np.array([0.10, 0.14, 0.07, 0.12, 0.09])
+    se = np.array([0.050, 0.052, 0.049, 0.051, 0.050])
+    M, W, B = 5, np.mean(se ** 2), np.var(est, ddof=1)
+    T = W + (1 + 1 / M) * B
+    lam = (1 + 1 / M) * B / T
+    r = pool_rubin(est, se, np.full(M, np.inf), 0.05)
+    assert r["se"] == pytest.approx(np.sqrt(T), rel=1e-12)
+    assert r["df"] == pytest.approx((M - 1) / lam ** 2, rel=1e-12)
+    assert r["pval"] == pytest.approx(2 * sps.t.sf(est.mean() / np.sqrt(T), r["df"]), rel=1e-10)
+    v_com = 40.0
+    v_obs = (v_com + 1) / (v_com + 3) * v_com * (1 - lam)
+    v_old = (M - 1) / lam ** 2
+    assert pool_rubin(est, se, np.full(M, v_com), 0.05)["df"] == pytest.approx(
+        v_old * v_obs / (v_old + v_obs), rel=1e-12)

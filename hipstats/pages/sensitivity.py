@@ -18,7 +18,7 @@ from hipstats.pages.overview import show_patterns
 from hipstats.stats.missingness import dropout_by_visit, missed_visits, missing_patterns
 from hipstats.stats.mmrm.primary import STRUCTURE_NAMES
 
-__all__ = ["sensitivity"]
+__all__ = ["sensitivity", "imputation_frame", "imputation_model", "fit_imputation"]
 
 NAMES = {"MAR": "MAR (primary MMRM)", "JR": "JR: jump to reference",
          "CR": "CR: copy reference", "CIR": "CIR: copy increments in reference",
@@ -49,7 +49,7 @@ def sensitivity(page: PageContext) -> None:
         visits = page.visits_of(y)
         if page.base not in visits or len(visits) < 2:
             continue
-        frame = _frame(page, y, visits)
+        frame = imputation_frame(page, y, visits)
         say(f"### {page.label(y)}")
         if not _patterns(page, y, frame, visits[1:]):
             say("Every participant with a baseline value has every post-baseline value: "
@@ -61,7 +61,7 @@ def sensitivity(page: PageContext) -> None:
             _one_group(page, y, frame)
 
 
-def _frame(page, y, visits):
+def imputation_frame(page, y, visits):
     """Post-baseline rows with the baseline value; arms with the reference first; visits in
     grid order; participants without a baseline value set aside (saved with the reason)."""
     T, group = page.time, page.group
@@ -115,12 +115,10 @@ def _strategy_runs(page, y, frame, mar):
 def _reference_based(page, y, frame) -> None:
     T, group, d = page.time, page.group, page.design
     last, yb = frame[T].cat.categories[-1] if not page.numeric_time else frame[T].max(), f"{y}_bl"
-    n_post = frame[T].nunique()
-    formula = (f"{y} ~ {yb} * C({T}) + {group} * C({T})" if n_post > 1 else f"{y} ~ {yb} + {group}")
+    formula, cov = imputation_model(page, y, frame)
     pa = page.results.get("primary", {}).get(y)
-    cov = pa.fit.cov_structure if pa is not None else "us"
     refs = {a: d.reference for a in frame[group].cat.categories}
-    mar, cov = _fit(frame, formula, T, group, cov, references=refs, reference=d.reference,
+    mar, cov = fit_imputation(frame, formula, T, group, cov, references=refs, reference=d.reference,
                     alpha=page.alpha)
     runs, events = _strategy_runs(page, y, frame, mar)
     rows = _mar_rows(page, y, pa, mar, last, yb)
@@ -160,7 +158,21 @@ def _panels(k: int):
     return fig, list(axes[0])
 
 
-def _fit(frame, formula, T, group, cov, **kw):
+def imputation_model(page, y, frame, outcome: str | None = None):
+    """The page's imputation model of ``y``: (formula, covariance structure): the primary
+    MMRM's terms with baseline x visit (one visit: the ANCOVA's), the primary's structure."""
+    T, group, yb = page.time, page.group, f"{y}_bl"
+    lhs = outcome or y
+    arm = f" + {group} * C({T})" if group else ""
+    if frame[T].nunique() > 1:
+        formula = f"{lhs} ~ {yb} * C({T})" + arm
+    else:
+        formula = f"{lhs} ~ {yb}" + (f" + {group}" if group else "")
+    pa = page.results.get("primary", {}).get(y)
+    return formula, (pa.fit.cov_structure if pa is not None else "us")
+
+
+def fit_imputation(frame, formula, T, group, cov, **kw):
     """hs.rbmi with the primary MMRM's structure, or the next simpler one of the
     pre-specified order when the imputation model (which adds baseline x visit) does not
     converge with it: (imputation, structure used)."""
@@ -264,11 +276,8 @@ def _one_group(page, y, frame) -> None:
     chg = f"{y}_change"
     frame = frame.assign(**{chg: frame[y] - frame[yb]})
     frame.attrs = page.data.attrs
-    n_post = frame[T].nunique()
-    formula = f"{chg} ~ {yb} * C({T})" if n_post > 1 else f"{chg} ~ {yb}"
-    pa = page.results.get("primary", {}).get(y)
-    cov = pa.fit.cov_structure if pa is not None else "us"
-    imp, cov = _fit(frame, formula, T, None, cov, alpha=page.alpha)
+    formula, cov = imputation_model(page, y, frame, outcome=chg)
+    imp, cov = fit_imputation(frame, formula, T, None, cov, alpha=page.alpha)
     last = frame[T].cat.categories[-1] if not page.numeric_time else frame[T].max()
     say("With one group there is no reference arm to borrow from; the question is how much "
         "worse the missing changes would have to be (a shift delta added to each imputed "
