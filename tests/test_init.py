@@ -73,7 +73,7 @@ def test_report_in_an_initialised_study_reads_its_config(tmp_path):
                        env={**os.environ, "CI": "true"})
     assert r.returncode == 0, r.stderr
     page = (study / "reports" / "01-strength-and-function.html").read_text()
-    assert "study.sav" in page and "strength in N·m/kg" in page
+    assert "study.sav" in page and "Units: Hip-abductor strength, involved: N·m/kg" in page
     assert "synthetic" not in page.lower()
     man = json.loads((study / "reports" / "manifest.json").read_text())
     assert {"data/raw/study.sav", "hipstats.toml"} <= set(man["inputs"])
