@@ -45,6 +45,7 @@ _EXPORTS = {
     "power_corr": "hipstats.stats", "power_ttest": "hipstats.stats",
     "meta_analysis": "hipstats.stats", "effect_from_summary": "hipstats.stats",
     "limb_long": "hipstats.stats", "within_between": "hipstats.stats",
+    "mediation": "hipstats.stats",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -14,7 +14,7 @@ PUBLIC_FUNCTIONS = [
     "load", "validate", "example", "simulate_cohort",
     "timepoint_corr", "rm_corr", "mixed_model", "mixed_anova", "paired_change", "ancova",
     "responders", "cross_lagged", "power_corr", "power_ttest", "meta_analysis",
-    "effect_from_summary", "mmrm", "mmrm_frame", "primary_analysis",
+    "effect_from_summary", "mmrm", "mmrm_frame", "primary_analysis", "mediation",
 ]
 
 

@@ -17,6 +17,7 @@ module                      holds
 ``meta``                    ``meta_analysis``, ``effect_from_summary`` (metafor's)
 ``limb``                    ``limb_long``: involved/uninvolved limb rows for limb x time models
 ``decompose``               ``within_between``: person-mean centring of time-varying covariates
+``mediation``               ``mediation``: Valeri-VanderWeele effects (regmedint), medsens' rho, E-values
 ``checks``                  argument checks shared by the functions above
 ==========================  =======================================================
 """
@@ -34,6 +35,7 @@ _EXPORTS = {
     "cross_lagged": "crosslag", "limb_long": "limb", "within_between": "decompose",
     "power_corr": "power_analytic", "power_ttest": "power_analytic",
     "meta_analysis": "meta", "effect_from_summary": "meta",
+    "mediation": "mediation", "MediationResult": "mediation",
 }
 
 __all__ = sorted(_EXPORTS)
