@@ -138,6 +138,13 @@ class Design:
         The comparator arm (default: the last group; ``""`` for one group).
     baseline : int or str or None
         The baseline visit (default: the first timepoint).
+    randomised : bool
+        Whether the arms were randomised (``False`` for patients against controls: then a
+        mediation analysis of the group "effect" is not estimable).
+    mediation : dict
+        The mediation analysis: ``mediator`` (a measure; default the primary strength
+        measure), ``mediator_visit``, ``outcome_visit`` (defaults: the mediator's last visit
+        at or before the outcome visit, the last visit); only the keys declared.
     """
 
     name: str
@@ -151,6 +158,8 @@ class Design:
     derived: tuple[str, ...] = ()
     reference: str = ""
     baseline: Any = None
+    randomised: bool = True
+    mediation: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timepoints", tuple(self.timepoints))
@@ -240,6 +249,7 @@ class Design:
         d["groups"] = list(self.groups)
         d["derived"] = list(self.derived)
         d["primary"] = dict(self.primary)
+        d["mediation"] = dict(self.mediation)
         for key in ("measures", "covariates"):
             for m in d[key]:
                 m["levels"] = list(m["levels"])
@@ -251,7 +261,7 @@ class Design:
     def from_dict(cls, d: Mapping[str, Any]) -> "Design":
         """Build a design from a plain mapping (e.g. parsed JSON)."""
         known = {"name", "time", "timepoints", "measures", "groups", "covariates", "primary",
-                 "description", "derived", "reference", "baseline"}
+                 "description", "derived", "reference", "baseline", "randomised", "mediation"}
         extra = sorted(set(d) - known)
         if extra:
             raise ValueError(f"unknown design keys: {extra}")
@@ -267,4 +277,6 @@ class Design:
             derived=tuple(d.get("derived", ())),
             reference=d.get("reference", ""),
             baseline=d.get("baseline"),
+            randomised=d.get("randomised", True),
+            mediation=dict(d.get("mediation", {})),
         )

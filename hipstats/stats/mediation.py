@@ -168,9 +168,13 @@ def _fit_outcome(X2, y, W, logistic, start=None):
         rss = s2 * (W.sum(axis=1) - X2.shape[1])
         return coef, s2[:, None, None] * inv, rss, np.ones(len(W), bool)
     if start is None:  # statsmodels' IRLS gives the start; Newton then goes to the maximum
+        import warnings
+
         import statsmodels.api as sm
 
-        start = sm.GLM(y, X2, family=sm.families.Binomial()).fit().params
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")   # separation is reported below, in words
+            start = sm.GLM(y, X2, family=sm.families.Binomial()).fit().params
     coef, inv, ok = fit_logistic(X2, y, W, start)
     return coef, inv, np.full(len(W), np.nan), ok
 
