@@ -46,11 +46,13 @@ def path_diagram(paths: pd.DataFrame, exposure: str = "Arm", mediator: str = "Me
                     xytext=(x0 + 0.1 * np.sign(x1 - x0), y0 + 0.08 * np.sign(y1 - y0)),
                     arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.0))
         if name in rows.index:
-            dy = -0.12 if name == "direct" else 0.06
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + dy, f"{name}: " + _coef(rows.loc[name]),
-                    ha="center", va="center", fontsize=7)
+            xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+            where = {"a": (xm - 0.05, ym + 0.02, "right"), "b": (xm + 0.05, ym + 0.02, "left"),
+                     "direct": (xm, ym - 0.13, "center")}[name]
+            ax.text(where[0], where[1], f"{name}: " + _coef(rows.loc[name]), ha=where[2],
+                    va="center", fontsize=7)
     if "indirect" in rows.index:
-        ax.text(0.5, 0.45, "indirect (a x b): " + _coef(rows.loc["indirect"]).replace("\n", " "),
+        ax.text(0.5, 0.36, "indirect (a x b):\n" + _coef(rows.loc["indirect"]).replace("\n", " "),
                 ha="center", va="center", fontsize=7, color=PALETTE[1])
     ax.set(xlim=(0, 1), ylim=(0, 1))
     ax.axis("off")
@@ -72,11 +74,16 @@ def sensitivity_curve(curve: pd.DataFrame, rho: str = "rho", effect: str = "tnie
     """
     ax = _ax(ax)
     ax.plot(curve[rho], curve[effect], color=PALETTE[0], lw=1.4)
+    mid = curve.loc[curve[rho].abs() <= 0.8, effect]   # the curve runs off to infinity at +/-1
+    if len(mid) and np.isfinite(mid).all():
+        pad = 0.1 * (mid.max() - mid.min() or 1.0)
+        ax.set_ylim(mid.min() - pad, mid.max() + pad)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.axvline(0, color="0.8", lw=0.8, ls=":")
     if rho_zero is not None and np.isfinite(rho_zero):
         ax.axvline(rho_zero, color=PALETTE[3], lw=1.0, ls="--")
         ax.annotate(f"zero at rho = {rho_zero:.2f}", xy=(rho_zero, 0), xytext=(5, 8),
                     textcoords="offset points", fontsize=7, color=PALETTE[3])
-    ax.set(xlabel="Correlation of the two models' errors (rho)", ylabel=ylabel, xlim=(-1, 1))
+    ax.set(xlabel="Correlation of the two models' errors (rho)", ylabel=ylabel, xlim=(-1, 1),
+           xticks=[-1, -0.5, 0, 0.5, 1])
     return ax
