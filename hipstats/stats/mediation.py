@@ -325,7 +325,14 @@ class MediationResult:
         self.n = {ct.label: ct.n for ct in contrasts}
         self.c_cond = {ct.label: ct.c_cond for ct in contrasts}
         self.contrasts = [ct.label for ct in contrasts]
-        self.paths = pd.concat([self._paths(ct) for ct in contrasts], ignore_index=True)
+        self._path_table = None
+
+    @property
+    def paths(self) -> pd.DataFrame:
+        if self._path_table is None:   # made on first use: most callers want the effects
+            self._path_table = pd.concat([self._paths(ct) for ct in self._contrasts],
+                                         ignore_index=True)
+        return self._path_table
 
     def _paths(self, ct: _Contrast) -> pd.DataFrame:
         k, lev = len(ct.c_cond), self.settings["level"]
