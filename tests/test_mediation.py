@@ -121,10 +121,10 @@ def test_bootstrap_is_seeded_and_agrees_with_the_delta_method_at_large_n():
     for eff in ("pnde", "tnie", "te"):
         assert b1.table.loc[eff, "se"] == pytest.approx(delta.table.loc[eff, "se"], rel=0.15)
         assert b1.table.loc[eff, "lci"] == pytest.approx(delta.table.loc[eff, "lci"], abs=0.06)
-    pct = hs.mediation(d, seed=11, ci="percentile", **kw)
-    assert pct.table["se"].equals(b1.table["se"])
-    assert not pct.table["lci"].equals(b1.table["lci"])
-    assert b1.settings["n_boot"] == 999 and b1.settings["ci"] == "bca"
+    bca = hs.mediation(d, seed=11, ci="bca", **kw)
+    assert bca.table["se"].equals(b1.table["se"])
+    assert not bca.table["lci"].equals(b1.table["lci"])
+    assert b1.settings["n_boot"] == 999 and b1.settings["ci"] == "percentile"
 
 
 def test_bootstrap_percentile_limits_are_quantiles_of_the_refits():

@@ -430,7 +430,7 @@ def mediation(data: pd.DataFrame, outcome: str, mediator: str, exposure: str,
               covariates: list[str] | None = None, interaction: bool = True, a0=0, a1=1,
               m_cde: float = 0.0, c_cond: dict | None = None, outcome_model: str = "linear",
               method: str = "delta", n_boot: int | None = None, seed: int | None = None,
-              level: float = 0.95, ci: str = "bca") -> MediationResult:
+              level: float = 0.95, ci: str = "percentile") -> MediationResult:
     """Causal mediation analysis: how much of the exposure's effect goes through the
     mediator (Valeri & VanderWeele 2013; R's ``regmedint``).
 
@@ -464,9 +464,12 @@ def mediation(data: pd.DataFrame, outcome: str, mediator: str, exposure: str,
     method : {"delta", "bootstrap"}
         Delta-method SEs with normal-theory CIs and p-values (regmedint's), or a
         nonparametric bootstrap (``n_boot`` resamples, default 2,000, seeded by ``seed``;
-        all resamples fitted as one batch), with ``ci`` "bca" (default; acceleration by
-        the jackknife) or "percentile" limits and a p-value of twice the smaller share of
-        resamples on either side of zero.
+        all resamples fitted as one batch), with ``ci`` "percentile" (default) or "bca"
+        limits (acceleration by the jackknife; both are kept in the result) and a p-value
+        of twice the smaller share of resamples on either side of zero. The percentile
+        interval is the default because BCa's is liberal for the indirect effect when the
+        exposure does not move the mediator (8.0% type I error at n = 200 in the
+        calibration suite; Fritz, Taylor & MacKinnon 2012).
     level : float
         Confidence level.
 
@@ -491,6 +494,7 @@ def mediation(data: pd.DataFrame, outcome: str, mediator: str, exposure: str,
     Valeri L, VanderWeele TJ. Psychol Methods 2013;18(2):137-150.
     VanderWeele TJ. Explanation in Causal Inference. Oxford University Press, 2015.
     Imai K, Keele L, Yamamoto T. Stat Sci 2010;25(1):51-71.
+    Fritz MS, Taylor AB, MacKinnon DP. Multivariate Behav Res 2012;47(1):61-87.
     VanderWeele TJ, Ding P. Ann Intern Med 2017;167(4):268-274.
 
     Examples
