@@ -87,7 +87,9 @@ def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.
 def describe_rm_corr(res: pd.DataFrame, x: str, y: str, data=None,
                      alpha: float = 0.05) -> str:
     """The common within-subject association; a direction only when p < alpha (a CI
-    spanning zero says no clear association, not "fell with it")."""
+    spanning zero says no clear association, not "fell with it"). Not adjusted for visit:
+    pages report :func:`describe_within_between` (visit-adjusted) as the headline and
+    :func:`describe_rm_corr_beside` beside it."""
     x, y = _name(x, data), _name(y, data)
     r = res.iloc[0]
     if r["pval"] < alpha:

@@ -154,14 +154,15 @@ def _method(n: int) -> tuple[dict, str]:
 
 
 def _one_outcome(page: PageContext, y: str, plan: dict) -> None:
-    m, T = plan["mediator"], page.time
+    m = plan["mediator"]
     frame = mediation_frame(page, y, plan)
     frame.attrs = page.data.attrs
-    n_cc = int(frame[["group", f"{m}_change", f"{m}_bl", y, f"{y}_bl"]].notna().all(axis=1).sum())
-    kw, why = _method(n_cc)
+    cols = ["group", f"{m}_change", f"{m}_bl", y, f"{y}_bl"]
+    kw, why = _method(int(frame[cols].notna().all(axis=1).sum()))
     med = hs.mediation(frame, outcome=y, mediator=f"{m}_change", exposure="group",
-                       covariates=[f"{y}_bl", f"{m}_bl"], interaction=True, a0=page.design.reference,
-                       a1=None, seed=page.seed, level=1 - page.alpha, **kw)
+                       covariates=[f"{y}_bl", f"{m}_bl"], interaction=True,
+                       a0=page.design.reference, a1=None, seed=page.seed,
+                       level=1 - page.alpha, **kw)
     sens = med.sensitivity()
     page.save(med.table.reset_index(), f"mediation-{y}")
     page.save(med.paths, f"mediation-{y}-paths")

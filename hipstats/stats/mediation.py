@@ -285,7 +285,7 @@ def _evalues(ct: _Contrast, logistic: bool) -> pd.DataFrame:
             rr, lo, hi = (np.exp(root * v) for v in (r["est"], r["lci"], r["uci"]))
         else:
             d, sd = r["est"] / ct.sd_y, r["se"] / ct.sd_y
-            rr, lo, hi = np.exp(0.91 * d), np.exp(0.91 * d - 1.78 * sd), np.exp(0.91 * d + 1.78 * sd)
+            rr, lo, hi = (np.exp(0.91 * d + k * 1.78 * sd) for k in (0, -1, 1))
         near = 1.0 if lo <= 1 <= hi else (lo if lo > 1 else hi)
         rows.append({"effect": eff, "rr": rr, "rr_lci": lo, "rr_uci": hi,
                      "evalue": _evalue_rr(rr), "evalue_ci": _evalue_rr(near)})
