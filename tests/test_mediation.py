@@ -174,6 +174,7 @@ def test_sensitivity_curve_evalues():
     (dict(n_boot=10, method="bootstrap"), "n_boot"),
     (dict(level=95), "level"),
     (dict(covariates=["subject"]), "must be numeric"),
+    (dict(a1=None), "must be numbers"),
 ])
 def test_bad_input(kw, msg):
     args = dict(data=_trial(n=40), outcome="y", mediator="m", exposure="a",

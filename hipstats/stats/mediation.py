@@ -94,10 +94,10 @@ def _complete_cases(data, outcome, mediator, exposure, covariates):
     """Rows with outcome, exposure, mediator and every named covariate; the others listed
     with every variable they miss (no other column is looked at)."""
     cols = [outcome, exposure, mediator, *covariates]
-    miss = data[cols].isna()
+    miss = data[cols].isna().to_numpy()
     bad = miss.any(axis=1)
-    reasons = [", ".join(c for c in cols if miss.at[i, c]) + " missing"
-               for i in data.index[bad]]
+    reasons = [", ".join(c for c, gone in zip(cols, row) if gone) + " missing"
+               for row in miss[bad]]
     excluded = pd.DataFrame({"row": data.index[bad]})
     if "subject" in data and "subject" not in cols:
         excluded["subject"] = data.loc[bad, "subject"].to_numpy()
@@ -117,6 +117,9 @@ def _contrasts(frame, exposure, a0, a1):
     against the reference ``a0`` (``a1``: one arm, or ``None`` for every other arm)."""
     a = frame[exposure]
     if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a):
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in (a0, a1)):
+            raise AnalysisError(f"{exposure!r} is numeric: a0 and a1 must be numbers (got "
+                                f"{a0!r}, {a1!r})")
         return [(f"{exposure}: {a1:g} vs {a0:g}", frame.index, a.to_numpy(float),
                  float(a0), float(a1))]
     levels = list(pd.unique(a))
