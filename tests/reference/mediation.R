@@ -21,7 +21,10 @@
 # on these data. regmedint's internal outcome fitter is replaced (assignInNamespace) by one
 # that calls the original and refits a glm with control = glm.control(epsilon = 1e-14,
 # maxit = 100) from the same formula and data; the max |score| at the final estimates is
-# recorded (`score_max`). Everything else is regmedint's own code.
+# recorded (`score_max`). Everything else is regmedint's own code. (glm's covariance comes
+# from the working weights of its last iteration, i.e. at the previous estimates, so R's
+# logistic SEs sit ~1e-7 (relative) from those at the maximum that hipstats reports: inside
+# the 1e-5 SE tolerance.)
 #
 # medsens (linear mediator and outcome, a0 = 0, a1 = 1): mediate(lm m, lm y, sims = 50)
 # on the complete rows, then medsens(rho.by = 0.05, eps = 1e-20, effect.type = "indirect"):
