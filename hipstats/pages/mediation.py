@@ -205,7 +205,8 @@ def _contrast(page, y, plan, med, sens, contrast) -> None:
     shown = shown.rename(index={"te": "Total effect", "pnde": "Natural direct effect",
                                 "tnie": "Natural indirect effect",
                                 "pm": "Proportion mediated"})
-    page.table(shown.reset_index().rename(columns={"effect": "Effect"}),
+    page.table(shown.reset_index().rename(columns={"effect": "Effect", "est": "estimate",
+                                                   "lci": "ci_low", "uci": "ci_high"}),
                f"{page.label(y)}: {contrast}, effects through the change in {page.prose(m)}",
                f"med-{y}-{arm}", labels=None,
                note="Natural effects at the covariate means (Valeri & VanderWeele 2013); "
