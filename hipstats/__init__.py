@@ -49,6 +49,7 @@ _EXPORTS = {
     "meta_analysis": "hipstats.stats", "effect_from_summary": "hipstats.stats",
     "limb_long": "hipstats.stats", "within_between": "hipstats.stats",
     "marginal_effect": "hipstats.stats.marginal", "ordinal": "hipstats.stats.ordinal",
+    "mediation": "hipstats.stats",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

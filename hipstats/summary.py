@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from hipstats.labels import measure_facts, measure_label, names_in_words
 
 __all__ = ["describe_timepoint_corr", "describe_rm_corr", "describe_cross_lagged",
            "describe_paired_change", "describe_ancova", "describe_within_between",
-           "describe_source", "p_text"]
+           "describe_source", "p_text", "describe_mediation", "describe_rm_corr_beside",
+           "within_clear"]
 
 
 def p_text(p: float) -> str:
@@ -87,7 +89,9 @@ def describe_timepoint_corr(res: pd.DataFrame, x: str, y: str, alpha: float = 0.
 def describe_rm_corr(res: pd.DataFrame, x: str, y: str, data=None,
                      alpha: float = 0.05) -> str:
     """The common within-subject association; a direction only when p < alpha (a CI
-    spanning zero says no clear association, not "fell with it")."""
+    spanning zero says no clear association, not "fell with it"). Not adjusted for visit:
+    pages report :func:`describe_within_between` (visit-adjusted) as the headline and
+    :func:`describe_rm_corr_beside` beside it."""
     x, y = _name(x, data), _name(y, data)
     r = res.iloc[0]
     if r["pval"] < alpha:
@@ -120,28 +124,66 @@ def describe_cross_lagged(res: pd.DataFrame, alpha: float = 0.05, data=None) -> 
             "temporal precedence, not cause: unmeasured changes over time can drive both.")
 
 
-def describe_within_between(fit, x: str, y: str, alpha: float = 0.05, data=None) -> str:
-    """Plain words for ``y ~ x_within + x_between + ...``: the within-person and the
-    between-person effect of x, each with its direction, CI and p."""
+def within_clear(fit, x: str) -> bool:
+    """True when the visit-adjusted within-person estimate of ``x`` (term ``x_within`` of
+    the within/between model) has a 95% CI that excludes zero."""
+    term = f"{x}_within"
+    if term not in fit.fixed.index:
+        return False
+    r = fit.fixed.loc[term]
+    return bool(r["ci_low"] > 0 or r["ci_high"] < 0)
+
+
+def describe_within_between(fit, x: str, y: str, alpha: float = 0.05, data=None,
+                            time: str = "visit") -> str:
+    """The headline of how x and y go together within participants: ``y ~ x_within +
+    x_between + visit``, i.e. adjusted for visit (the trend both share). A direction
+    ("higher", "lower") is stated only when the estimate's 95% CI excludes zero; otherwise
+    the sentence says no clear link, with the estimate and CI."""
     out = []
     col = x
     x, y = _name(x, data), _name(y, data)
-    for part, who in (("within", f"when a person's {x} was higher than their own average, "
-                                 f"their {y} at that visit was"),
-                      ("between", f"people whose average {x} was higher had an average {y}")):
+    for part, who, none in (
+            ("within", f"when a person's {x} was higher than their own average, their {y} at "
+                       "that visit was", f"a person's {y} did not clearly move with their own "
+                       f"{x} beyond the shared {time} trend"),
+            ("between", f"people whose average {x} was higher had an average {y}",
+             f"people's average {y} did not clearly differ with their average {x}")):
         term = f"{col}_{part}"
         if term not in fit.fixed.index:
             continue
         r = fit.fixed.loc[term]
-        direction = "higher" if r["estimate"] > 0 else "lower"
-        clear = "" if r["pval"] < alpha else " (not clearly different from zero)"
-        out.append(f"{who} {direction} by {abs(r['estimate']):.2f} points per unit{clear} "
-                   f"(95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])})")
+        ci = (f"{r['estimate']:.2f} per unit, 95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
+              f"{p_text(r['pval'])}")
+        if r["ci_low"] > 0 or r["ci_high"] < 0:
+            direction = "higher" if r["estimate"] > 0 else "lower"
+            out.append(f"{who} {direction} by {abs(r['estimate']):.2f} points per unit (95% CI "
+                       f"{r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])})")
+        else:
+            out.append(f"{none} ({ci})")
     if not out:
         return ""
-    return ("Within-person effect: " + out[0] + "." + (" Between-person effect: " + out[1] + "."
-            if len(out) > 1 else "") + " The within-person effect is the one a change in a "
-            "patient's own strength speaks to; the between-person effect compares patients.")
+    return (f"Within-person link, adjusted for {time}: " + out[0] + "." +
+            (" Between-person: " + out[1] + "." if len(out) > 1 else "") +
+            " The within-person estimate is the one a change in a patient's own strength "
+            "speaks to; the between-person one compares patients.")
+
+
+def describe_rm_corr_beside(res: pd.DataFrame, x: str, y: str, clear_within: bool,
+                            data=None, time: str = "visit") -> str:
+    """The repeated-measures correlation, reported beside the visit-adjusted estimate: it
+    does not adjust for visit, so it includes the time trend both measures share; it names
+    no direction of its own (the visit-adjusted estimate does, when its CI excludes 0)."""
+    x, y = _name(x, data), _name(y, data)
+    r = res.iloc[0]
+    text = (f"Beside it, the repeated-measures correlation of {y} with {x} (r = {r['r']:.2f}, "
+            f"95% CI {r['ci_low']:.2f} to {r['ci_high']:.2f}, {p_text(r['pval'])}, "
+            f"{int(r['n_subjects'])} participants, {int(r['n_obs'])} visits) includes the "
+            f"{time} trend both measures share, so it is not by itself a within-person link")
+    if not clear_within and (r["ci_low"] > 0 or r["ci_high"] < 0):
+        text += (f"; here the visit-adjusted estimate shows no clear link beyond that shared "
+                 "trend")
+    return text + "."
 
 
 def describe_paired_change(res: pd.DataFrame, dv: str, data=None) -> str:
@@ -227,3 +269,50 @@ def _in_words(text: str, data: pd.DataFrame) -> str:
     parts = re.split(r"'([^'\s]+)'", str(text))
     return "".join(f"`{part}`" if k % 2 else _unit_text(names_in_words(part, cols, data))
                    for k, part in enumerate(parts))
+
+
+def _units(col: str, data=None) -> str:
+    u = measure_facts(str(col), data).get("unit", "")
+    return "" if not u or u == "points" else " " + str(u).replace("*", "\u00b7")
+
+
+def describe_mediation(table: pd.DataFrame, paths: pd.DataFrame, mediator: str, outcome: str,
+                       arm: str, rho_zero: float, evalues: pd.DataFrame, data=None) -> str:
+    """One contrast of a mediation analysis in the words of the published ones ("strength
+    improved with HIP (0.40 N/kg) but did not clearly carry its effect on pain: indirect
+    effect -0.05 cm, 95% CI -0.21 to 0.11"): a change in the mediator or a carried effect
+    is claimed only when its 95% CI excludes zero, improvement only from the measure's
+    direction; the proportion mediated only when the total effect is clearly non-zero; the
+    rho at which the indirect effect vanishes and the E-value of the total effect."""
+    m, y = _name(mediator, data), _name(outcome, data)
+    a = paths.set_index("path").loc["a"]
+    a_clear = a["lci"] > 0 or a["uci"] < 0
+    verdict = _verdict(mediator, a["lci"], a["uci"], data) or ("changed" if a_clear else "")
+    a_text = (f"{m} {verdict} with {arm} ({a['est']:.2f}{_units(mediator, data)}, 95% CI "
+              f"{a['lci']:.2f} to {a['uci']:.2f})" if verdict else
+              f"{m} did not clearly change with {arm} ({a['est']:.2f}{_units(mediator, data)}, "
+              f"95% CI {a['lci']:.2f} to {a['uci']:.2f})")
+    ie, te, de = table.loc["tnie"], table.loc["te"], table.loc["pnde"]
+    u = _units(outcome, data)
+    carried = ie["lci"] > 0 or ie["uci"] < 0
+    link = ("and carried part of its effect on" if carried and verdict else
+            "yet carried an effect on" if carried else
+            "but did not clearly carry its effect on" if verdict else
+            "and did not clearly carry an effect on")
+    text = (f"{a_text[0].upper()}{a_text[1:]} {link} {y}: indirect effect {ie['est']:.2f}{u}, "
+            f"95% CI {ie['lci']:.2f} to {ie['uci']:.2f}. The total effect of {arm} on {y} was "
+            f"{te['est']:.2f}{u} (95% CI {te['lci']:.2f} to {te['uci']:.2f}), the direct "
+            f"effect {de['est']:.2f}{u} ({de['lci']:.2f} to {de['uci']:.2f})")
+    if te["lci"] > 0 or te["uci"] < 0:
+        pm = table.loc["pm"]
+        text += (f"; proportion mediated {pm['est']:.2f} (95% CI {pm['lci']:.2f} to "
+                 f"{pm['uci']:.2f})")
+    text += "."
+    if np.isfinite(rho_zero):
+        text += (f" The indirect effect would vanish if an unmeasured common cause made the "
+                 f"errors of the {m} and {y} models correlate at rho = {rho_zero:.2f}.")
+    ev = evalues.loc["te"]
+    text += (f" E-value of the total effect: {ev['evalue']:.2f} (its CI: "
+             f"{ev['evalue_ci']:.2f}): the risk ratio an unmeasured confounder would need with "
+             "both arm and outcome to explain it away (VanderWeele & Ding 2017).")
+    return text

@@ -17,6 +17,7 @@ FORBIDDEN = {
     "stats": {"io", "validation", "power", "plots", "tables", "report", "cli", "synthetic"},
     "power": {"io", "validation", "plots", "tables", "report", "cli"},
     "plots": {"io", "validation", "report", "cli", "power"},
+    "plots_mediation": {"io", "validation", "report", "cli", "power"},
     "labels": {"io", "validation", "stats", "power", "plots", "tables", "report", "cli",
                "synthetic"},
     "report": {"cli", "pages"},

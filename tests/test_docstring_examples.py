@@ -15,7 +15,7 @@ PUBLIC_FUNCTIONS = [
     "timepoint_corr", "rm_corr", "mixed_model", "mixed_anova", "paired_change", "ancova",
     "responders", "cross_lagged", "power_corr", "power_ttest", "meta_analysis",
     "effect_from_summary", "mmrm", "mmrm_frame", "primary_analysis", "rbmi",
-    "missing_patterns", "dropout_by_visit",
+    "missing_patterns", "dropout_by_visit", "mediation", "marginal_effect", "ordinal",
 ]
 
 

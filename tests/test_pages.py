@@ -21,7 +21,7 @@ from test_report_pages import machine_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["flow", "baseline", "trajectories", "limbs", "change", "primary", "sensitivity",
-            "responders", "links", "next_trial"]
+            "responders", "links", "mediation", "next_trial"]
 
 THREE_ARMS = {  # 0/6/12 weeks, NPRS and KOOS-PF, strength at 0 and 12 only, labels for arms
     "time": "week", "timepoints": [0, 6, 12], "groups": ["HIP", "KNEE", "EDU"],

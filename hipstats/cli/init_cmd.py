@@ -51,6 +51,8 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 # reference = "KNEE"                      # comparator arm (default: the last group)
 # baseline = 0                            # default: the first timepoint
 # primary = { outcome = "pain_vas", strength = "strength" }
+# randomised = true                       # false for patients against controls
+# mediation = { mediator = "strength", mediator_visit = 6, outcome_visit = 6 }   # optional
 #
 # [design.mytrial.measures]
 # pain_vas = { instrument = "vas", unit = "cm" }

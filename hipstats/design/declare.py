@@ -10,6 +10,8 @@ tables a study would put in its config) and the designs a study declares::
     reference = "KNEE"                        # comparator arm (default: the last group)
     baseline = 0                              # default: the first timepoint
     primary = { outcome = "pain_vas", strength = "strength" }
+    randomised = true                         # false: patients against controls
+    mediation = { mediator = "strength", mediator_visit = 6, outcome_visit = 6 }
 
     [design.hipknee6wk.measures]
     pain_vas = { instrument = "vas", unit = "cm" }
@@ -37,13 +39,15 @@ from hipstats.errors import HipstatsError
 __all__ = ["DesignError", "design_from_table", "DESIGN_KEYS", "MEASURE_KEYS", "COVARIATE_KEYS"]
 
 DESIGN_KEYS = ("time", "timepoints", "groups", "reference", "baseline", "primary", "measures",
-               "covariates", "description", "derived", "sensitivity")
+               "covariates", "description", "derived", "sensitivity", "randomised",
+               "mediation")
 #: Strategies a page's missing-data section may show beside MAR (rbmi's).
 SENSITIVITY_STRATEGIES = ("JR", "CR", "CIR", "LMCF")
 MEASURE_KEYS = ("instrument", "unit", "label", "low", "high", "range", "required", "visits",
                 "direction", "mcid", "mcid_source", "description", "levels", "points", "success")
 COVARIATE_KEYS = ("unit", "label", "low", "high", "range", "required", "levels", "description")
 PRIMARY_KEYS = ("outcome", "strength", "uninvolved")
+MEDIATION_KEYS = ("mediator", "mediator_visit", "outcome_visit")
 
 
 class DesignError(HipstatsError, ValueError):
@@ -244,6 +248,41 @@ def _subtable(table: Mapping, key: str, where: str) -> Mapping:
     return sub
 
 
+def _mediation(table: Mapping, measures: tuple, grid: tuple, baseline, where: str,
+               strength: str | None) -> dict:
+    """The ``mediation = { mediator, mediator_visit, outcome_visit }`` key, checked: a
+    numeric measure taken at its visit, visits of the grid after baseline, the mediator's
+    visit not after the outcome's."""
+    spec = table.get("mediation", {})
+    where = f"{where} mediation"
+    if not isinstance(spec, Mapping):
+        raise DesignError(f"{where}: must be a table, e.g. {{ mediator = \"strength\", "
+                          "mediator_visit = 6, outcome_visit = 12 }")
+    _unknown(spec, MEDIATION_KEYS, where)
+    out = dict(spec)
+    byname = {m.name: m for m in measures}
+    if "mediator" in out:
+        m = byname.get(out["mediator"])
+        if m is None or m.kind != "float":
+            raise DesignError(f"{where}: key 'mediator': {out['mediator']!r} is not a declared "
+                              f"numeric measure ({', '.join(byname)})")
+    for key in ("mediator_visit", "outcome_visit"):
+        if key in out:
+            out[key] = _visit(out[key], grid, where, key)
+            if grid.index(out[key]) <= grid.index(baseline):
+                raise DesignError(f"{where}: key {key!r}: {out[key]!r} is not after the "
+                                  f"baseline {baseline!r}")
+    if "mediator_visit" in out and "outcome_visit" in out and \
+            grid.index(out["mediator_visit"]) > grid.index(out["outcome_visit"]):
+        raise DesignError(f"{where}: key 'mediator_visit' ({out['mediator_visit']!r}) is after "
+                          f"'outcome_visit' ({out['outcome_visit']!r})")
+    m = byname.get(out.get("mediator", strength))
+    if m is not None and "mediator_visit" in out and not m.taken_at(out["mediator_visit"]):
+        raise DesignError(f"{where}: key 'mediator_visit': {m.name!r} is not taken at "
+                          f"{out['mediator_visit']!r} (its visits: {list(m.visits)})")
+    return out
+
+
 def design_from_table(name: str, table: Mapping[str, Any], source: str = "") -> Design:
     """Build a :class:`Design` from a ``[design.NAME]`` table (parsed TOML).
 
@@ -331,11 +370,16 @@ def design_from_table(name: str, table: Mapping[str, Any], source: str = "") -> 
     derived = table.get("derived", [])
     if not isinstance(derived, list) or not all(isinstance(x, str) for x in derived):
         raise DesignError(f"{where}: key 'derived' must be a list of column names")
+    randomised = table.get("randomised", True)
+    if not isinstance(randomised, bool):
+        raise DesignError(f"{where}: key 'randomised' must be true or false")
+    mediation = _mediation(table, measures, grid, baseline, where, primary.get("strength"))
     try:
         return Design(name=name, time=time, timepoints=grid, measures=measures,
                       groups=tuple(groups), covariates=covariates, primary=primary,
                       description=_text(table, "description", where), derived=tuple(derived),
                       reference=reference, baseline=baseline,
-                      sensitivity=tuple(sensitivity))
+                      sensitivity=tuple(sensitivity), randomised=randomised,
+                      mediation=mediation)
     except ValueError as exc:  # e.g. a measure named like the time column
         raise DesignError(f"{where}: {exc}") from None

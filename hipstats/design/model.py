@@ -170,6 +170,13 @@ class Design:
     sensitivity : tuple of str
         Reference-based strategies the page's missing-data section shows beside MAR
         (default JR, CR, CIR; :func:`hipstats.rbmi`).
+    randomised : bool
+        Whether the arms were randomised (``False`` for patients against controls: then a
+        mediation analysis of the group "effect" is not estimable).
+    mediation : dict
+        The mediation analysis: ``mediator`` (a measure; default the primary strength
+        measure), ``mediator_visit``, ``outcome_visit`` (defaults: the mediator's last visit
+        at or before the outcome visit, the last visit); only the keys declared.
     """
 
     name: str
@@ -184,6 +191,8 @@ class Design:
     reference: str = ""
     baseline: Any = None
     sensitivity: tuple[str, ...] = ("JR", "CR", "CIR")
+    randomised: bool = True
+    mediation: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timepoints", tuple(self.timepoints))
@@ -276,6 +285,7 @@ class Design:
         d["derived"] = list(self.derived)
         d["sensitivity"] = list(self.sensitivity)
         d["primary"] = dict(self.primary)
+        d["mediation"] = dict(self.mediation)
         for key in ("measures", "covariates"):
             for m in d[key]:
                 m["levels"] = list(m["levels"])
@@ -288,7 +298,8 @@ class Design:
     def from_dict(cls, d: Mapping[str, Any]) -> "Design":
         """Build a design from a plain mapping (e.g. parsed JSON)."""
         known = {"name", "time", "timepoints", "measures", "groups", "covariates", "primary",
-                 "description", "derived", "reference", "baseline", "sensitivity"}
+                 "description", "derived", "reference", "baseline", "sensitivity",
+                 "randomised", "mediation"}
         extra = sorted(set(d) - known)
         if extra:
             raise ValueError(f"unknown design keys: {extra}")
@@ -305,4 +316,6 @@ class Design:
             reference=d.get("reference", ""),
             baseline=d.get("baseline"),
             sensitivity=tuple(d.get("sensitivity", ("JR", "CR", "CIR"))),
+            randomised=d.get("randomised", True),
+            mediation=dict(d.get("mediation", {})),
         )

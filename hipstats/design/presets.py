@@ -62,6 +62,7 @@ PRESETS: dict[str, dict] = {
         "time": "time",
         "timepoints": ["pre", "post"],
         "groups": ["PFPS", "control"],
+        "randomised": False,                     # runners with PFPS against healthy controls
         "primary": {"strength": "strength", "outcome": "pain_vas"},
         "description": (
             "Runners with patellofemoral pain (PFPS) and healthy controls tested before and "
@@ -91,6 +92,8 @@ PRESETS: dict[str, dict] = {
         "reference": "KNEE",
         "baseline": 0,
         "primary": {"outcome": "pain_vas", "strength": "strength"},
+        # strength is measured at weeks 0 and 6 only: its change and the outcome share week 6
+        "mediation": {"mediator": "strength", "mediator_visit": 6, "outcome_visit": 6},
         "description": (
             "Randomised trial of a 6-week hip-and-core (HIP) versus knee-focused (KNEE) "
             "rehabilitation protocol for patellofemoral pain; pain (VAS 0-10 cm) and the "

@@ -19,6 +19,7 @@ any declared design that design's page: one copy of the logic.
                           change (``grc``: success, proportional odds)
 ``links``                 strength and each outcome: per visit, changes, within-person,
                           within/between model, cross-lagged
+``mediation``             does strength carry the arm's effect? (causal mediation, sensitivity)
 ``next_trial``            the next trial's size, analytic and simulated
 ========================  ================================================================
 """
@@ -26,6 +27,7 @@ any declared design that design's page: one copy of the logic.
 from hipstats.pages.change import change
 from hipstats.pages.context import PageContext, open_page
 from hipstats.pages.links import links
+from hipstats.pages.mediation import mediation
 from hipstats.pages.next_trial import next_trial
 from hipstats.pages.overview import baseline, flow
 from hipstats.pages.primary import primary
@@ -34,4 +36,4 @@ from hipstats.pages.sensitivity import sensitivity
 from hipstats.pages.trajectories import limbs, trajectories
 
 __all__ = ["PageContext", "open_page", "flow", "baseline", "trajectories", "limbs", "change",
-           "primary", "sensitivity", "responders", "links", "next_trial"]
+           "primary", "sensitivity", "responders", "links", "mediation", "next_trial"]

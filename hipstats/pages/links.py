@@ -14,10 +14,12 @@ __all__ = ["links"]
 _INTRO = (
     "## Strength and the outcomes\n\nHow hip-abductor strength went with each outcome: the "
     "between-participant correlation at each visit where both were measured; with two or "
-    "more such visits, the correlation of the changes, the repeated-measures (within-person) "
-    "correlation and a mixed model that separates within- from between-person strength "
-    "(Curran & Bauer 2011); with three or more, cross-lagged paths (is weakness a cause or a "
-    "consequence? temporal precedence, not cause).")
+    "more such visits, the correlation of the changes, a mixed model that separates within- "
+    "from between-person strength adjusted for visit (Curran & Bauer 2011; the headline "
+    "within-person estimate, as both measures may simply trend over time) and, beside it, the "
+    "repeated-measures correlation, which includes that shared trend; with three or more, "
+    "cross-lagged paths (is weakness a cause or a consequence? temporal precedence, not "
+    "cause).")
 
 
 def links(page: PageContext) -> None:
@@ -37,7 +39,8 @@ def links(page: PageContext) -> None:
         text = [_per_visit(page, sub, s, y, both)]
         if len(both) >= 2:
             _change_corr(page, s, y, both)
-            text += [_rm_corr(page, sub, s, y), _within_between(page, sub, s, y, both)]
+            wb_text, fit = _within_between(page, sub, s, y, both)
+            text += [wb_text, _rm_corr(page, sub, s, y, summary.within_clear(fit, s))]
         if len(both) >= 3:
             cl = hs.cross_lagged(sub, s, y, page.time, "subject", order=both, alpha=page.alpha)
             page.save(cl, f"cross-lagged-{y}")
@@ -90,17 +93,21 @@ def _change_corr(page: PageContext, s: str, y: str, both: list) -> None:
                 f"Change in {page.prose(y)} against change in {page.prose(s)}")
 
 
-def _rm_corr(page: PageContext, sub, s: str, y: str) -> str:
+def _rm_corr(page: PageContext, sub, s: str, y: str, clear_within: bool) -> str:
+    """The repeated-measures correlation beside the visit-adjusted headline: it includes
+    the shared time trend, and names no direction of its own."""
     rc = hs.rm_corr(sub, s, y, "subject", alpha=page.alpha)
     page.save(rc, f"rm-corr-{y}")
     page.table(rc, f"{page.label(s, False)} and {page.prose(y)}: repeated-measures "
-               "correlation", f"rmc-{y}", labels=None)
+               "correlation", f"rmc-{y}", labels=None,
+               note=f"Not adjusted for {page.time}: includes the trend both measures share.")
     page.figure(plots.rm_corr_plot(sub, s, y, "subject", r=rc["r"].iloc[0]), f"rm-corr-{y}",
                 f"{page.label(y)} against {page.prose(s)} within participants (one line each)")
-    return summary.describe_rm_corr(rc, s, y, data=page.data)
+    return summary.describe_rm_corr_beside(rc, s, y, clear_within, data=page.data,
+                                           time=page.time)
 
 
-def _within_between(page: PageContext, sub, s: str, y: str, both: list) -> str:
+def _within_between(page: PageContext, sub, s: str, y: str, both: list):
     """``y ~ s_within + s_between + visit``; with three or more numeric visits, a linear
     visit trend and the random part chosen by the documented rule (random slope first),
     else visits as a factor and a random intercept."""
@@ -123,4 +130,5 @@ def _within_between(page: PageContext, sub, s: str, y: str, both: list) -> str:
                f"{page.prose(s)}", f"wb-{y}", design=page.design,
                note=f"{note}{fit.nobs} visits of {fit.ngroups} participants; "
                     f"{fit.random_formula}; REML, Kenward-Roger df.")
-    return summary.describe_within_between(fit, s, y, alpha=page.alpha, data=page.data)
+    return summary.describe_within_between(fit, s, y, alpha=page.alpha, data=page.data,
+                                           time=page.time), fit

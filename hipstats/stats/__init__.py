@@ -20,6 +20,7 @@ module                      holds
 ``marginal``                ``marginal_effect``: covariate-adjusted marginal effects (R's beeca)
 ``logistic``                the logistic working model: exact maximum, Firth's fit on separation
 ``ordinal``                 ``ordinal``: proportional odds (statsmodels' OrderedModel; R's clm)
+``mediation``               ``mediation``: Valeri-VanderWeele effects (regmedint), medsens' rho, E-values
 ``checks``                  argument checks shared by the functions above
 ==========================  =======================================================
 """
@@ -38,6 +39,7 @@ _EXPORTS = {
     "power_corr": "power_analytic", "power_ttest": "power_analytic",
     "meta_analysis": "meta", "effect_from_summary": "meta",
     "marginal_effect": "marginal", "MarginalEffect": "marginal",
+    "mediation": "mediation", "MediationResult": "mediation",
 }
 
 __all__ = sorted(_EXPORTS)
