@@ -80,7 +80,8 @@ def test_declared_two_arm_study_shows_the_section(tmp_path, capsys):
     assert "percentile bootstrap (2,000 resamples, seeded)" in out
     assert tab.loc["tnie", "lci"] < tab.loc["tnie", "uci"]
     text = next(p for p in out.split("\n") if (p.startswith("Hip-abductor strength")
-                or p.startswith("Strength")) and "indirect effect" in p)
+                or p.startswith("Strength")) and "indirect effect -" in p or
+                re.match(r"(Hip-abductor strength|Strength) .* indirect effect \d", p))
     a = paths.loc["a"]
     assert ("improved with HIP" in text) == (a["lci"] > 0)
     carried = tab.loc["tnie", "lci"] > 0 or tab.loc["tnie", "uci"] < 0
