@@ -35,7 +35,10 @@ _INTRO = (
     "reference: the reference arm's change since their last visit). The imputation model is "
     "the primary MMRM's with baseline x visit (same covariance structure); each imputed data "
     "set is analysed by an ANCOVA on baseline at each visit; conditional-mean imputation "
-    "with the leave-one-participant-out jackknife gives the CIs. The tipping point is the "
+    "with the leave-one-participant-out jackknife gives the CIs: in simulated two-arm trials "
+    "of 20-200 participants its 95% CIs missed the truth in 4.0-5.8% of trials under MAR and "
+    "4.8-6.6% under J2R (Rubin's rules after approximate Bayesian imputation, the other "
+    "common choice, cover about 99% under J2R by design: too wide). The tipping point is the "
     "shift added to every imputed value of an arm at which its difference loses "
     "significance.")
 
