@@ -46,12 +46,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, special
-from scipy import stats as sps
 
 import hipstats as hs
+from test_calibration import band  # the exact binomial band, one copy
 
 ALPHA = 0.05
-LEVEL = 0.99
 BASE = 20261206
 NS = (30, 60, 100, 200)
 P0S = (0.1, 0.3, 0.5)
@@ -60,19 +59,6 @@ METHODS = {"Ye": {"method": "Ye"}, "Ge (HC0)": {"method": "Ge", "type": "HC0"}}
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration_marginal.json"
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(60)     # E over N(0, 1)
 _GH_W = _GH_W / _GH_W.sum()
-
-
-def band(reps: int, p: float = ALPHA, level: float = LEVEL) -> tuple[int, int]:
-    """Exact central binomial band [lo, hi] of counts for ``reps`` replicates: each tail
-    outside it has probability at most (1 - level) / 2."""
-    tail = (1 - level) / 2
-    lo = int(sps.binom.ppf(tail, reps, p))
-    if sps.binom.cdf(lo, reps, p) <= tail:  # ppf gives the smallest k with cdf >= tail
-        lo += 1
-    hi = int(sps.binom.isf(tail, reps, p))
-    if sps.binom.sf(hi, reps, p) > tail:
-        hi += 1
-    return lo, hi
 
 
 # --------------------------------------------------------------------------------------
