@@ -313,3 +313,14 @@ def test_rubin_rules_by_hand():
     v_old = (M - 1) / lam ** 2
     assert pool_rubin(est, se, np.full(M, v_com), 0.05)["df"] == pytest.approx(
         v_old * v_obs / (v_old + v_obs), rel=1e-12)
+
+
+def test_unused_categories_are_not_design_columns():
+    """A visit Categorical that still lists the baseline visit, and an arm Categorical with
+    an arm absent from the data, give the same analysis as the tidy frame."""
+    d = trial(n=24, seed=47)
+    tidy = hs.rbmi(d, FORMULA, "subject", "week", "group").analyse(covariates=["y_bl"])
+    messy = d.assign(week=pd.Categorical(d["week"], categories=[0, 1, 2, 3]),
+                     group=pd.Categorical(d["group"].astype(str), ["ctl", "trt", "extra"]))
+    res = hs.rbmi(messy, FORMULA, "subject", "week", "group").analyse(covariates=["y_bl"])
+    np.testing.assert_allclose(res["est"], tidy["est"], rtol=1e-9)

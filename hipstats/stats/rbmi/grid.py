@@ -147,6 +147,7 @@ def build_grid(data, formula, subject, time, group, references, ice, reference=N
     if group is None:               # one group: a constant arm, analysed as a mean
         group = "_arm"
         data = data.assign(_arm="all")
+    data = _drop_unused_levels(data, [group, time])
     lhs, rhs = formula_variables(formula, data.columns)
     if len(lhs) != 1:
         raise AnalysisError(f"formula {formula!r} needs one outcome column on the left")
@@ -172,6 +173,18 @@ def build_grid(data, formula, subject, time, group, references, ice, reference=N
     X_own, X_ref, names = _designs(frame, formula, group, np.asarray(arms, object)[ref], n, m)
     return Grid(subjects, visits, arms, arm, ref, Y, X_own, X_ref, names, strategy, first,
                 frame, outcome, subject, time, group, notes)
+
+
+def _drop_unused_levels(data, columns):
+    """A Categorical's levels without rows (a baseline visit left in a post-baseline frame,
+    an arm not in this subset) would be all-zero design columns: dropped."""
+    out = data
+    for c in columns:
+        if c in data.columns and isinstance(data[c].dtype, pd.CategoricalDtype):
+            col = data[c].cat.remove_unused_categories()
+            if len(col.cat.categories) < len(data[c].cat.categories):
+                out = out.assign(**{c: col})
+    return out
 
 
 def _references(references, arms) -> dict:
