@@ -66,3 +66,12 @@ def test_no_pickle_eval_exec(path):
             assert not any(m.split(".")[0] in ("pickle", "dill", "cloudpickle") for m in mods), path
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             assert node.func.id not in ("eval", "exec"), f"{path}:{node.lineno} calls {node.func.id}"
+
+
+def test_report_check_does_not_import_the_builder():
+    """build renders and calls check; check compares and must not import build back (they
+    used to import each other; the digest they share lives in report.digest)."""
+    tree = ast.parse((PKG / "report" / "check.py").read_text(encoding="utf-8"))
+    names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "hipstats.report.build" not in names

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hipstats.errors import HipstatsDataError, HipstatsError
+from hipstats.report.digest import sha256_file
 
 __all__ = ["ReportConfig", "build", "check", "NOTEBOOK_DESIGNS", "ReportFailed", "Page",
            "DESIGN_PAGE"]
@@ -86,14 +87,6 @@ class ReportConfig:
     progress: bool = True
     config: Path | None = None   # hipstats.toml; default: ./hipstats.toml when it exists
     load_kwargs: dict = field(default_factory=dict)  # design -> one-off load options
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _source_hash() -> str:

@@ -24,6 +24,8 @@ import io
 import math
 from pathlib import Path
 
+from hipstats.report.digest import sha256_file
+
 __all__ = ["compare_tables", "compare_manifests", "CheckResult"]
 
 
@@ -119,8 +121,6 @@ def compare_manifests(old: dict, new: dict, old_dir: Path, new_dir: Path, rtol: 
                       atol: float, only: set | None = None) -> CheckResult:
     """Compare a committed report (``old_dir`` with manifest ``old``) with a fresh render
     (``new_dir``, manifest ``new``); ``only``: compare just these notebooks."""
-    from hipstats.report.build import sha256_file
-
     res = CheckResult()
     if only:
         oi, op, oo = _restrict(old, only, set(new.get("inputs", {})))
