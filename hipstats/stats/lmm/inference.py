@@ -184,50 +184,93 @@ def _satterthwaite(fit):
     return st["satterthwaite"]
 
 
-def _ddf_method(fit, ddf):
-    tests = getattr(fit, "_tests", None)
-    if tests is not None:        # an MMRM: df and covariance fixed by its fit's df_method
-        if ddf is not None and ddf.lower().replace("_", "-") != tests.method:
-            raise AnalysisError(f"this MMRM was fitted with df_method={tests.method!r}; refit "
-                                "with another df_method for other df")
-        return tests.method
-    m = (ddf or fit.df_method or "satterthwaite").lower().replace("_", "-")
-    if m in ("kr", "kenward-roger", "kenwardroger"):
-        return "kenward-roger"
-    if m == "satterthwaite":
-        return m
-    if m == "residual":
-        return "satterthwaite"
-    raise AnalysisError("ddf must be 'satterthwaite' or 'kenward-roger'")
+class LmmTests:
+    """Tests of a linear mixed model (:class:`~hipstats.stats.lmm.result.MixedModelResult`):
+    Satterthwaite or Kenward-Roger df chosen per call, lmerTest's sums of squares. Each
+    model kind gives the inference functions its own back end (``fit.tests()``; an MMRM's
+    is :class:`MmrmBackend`), so they never ask which kind of fit they hold."""
+
+    sums_of_squares = True
+
+    def __init__(self, fit):
+        self.fit = fit
+
+    def type3(self) -> dict:
+        return type3_contrasts(self.fit)
+
+    def method(self, ddf) -> str:
+        m = (ddf or self.fit.df_method or "satterthwaite").lower().replace("_", "-")
+        if m in ("kr", "kenward-roger", "kenwardroger"):
+            return "kenward-roger"
+        if m in ("satterthwaite", "residual"):
+            return "satterthwaite"
+        raise AnalysisError("ddf must be 'satterthwaite' or 'kenward-roger'")
+
+    def ftest(self, L: np.ndarray, method: str):
+        """(sum_sq, mean_sq, num_df, den_df, F, pval) for L beta = 0, as lmerTest's
+        contestMD."""
+        fit = self.fit
+        beta = fit._state["beta"]
+        s2 = fit.sigma ** 2
+        if method == "kenward-roger":
+            from hipstats.stats.lmm.ddf import kr_adjust
+
+            PhiA, P, W = _kr_parts(fit)
+            Lb = L @ beta
+            q = np.linalg.matrix_rank(L)
+            FU = float(Lb @ np.linalg.solve(L @ PhiA @ L.T, Lb)) / q
+            ddf, scale = kr_adjust(L, fit._state["V0"], P, W)
+            F = FU * scale
+            return FU * s2 * q, FU * s2, q, ddf, F, float(sps.f.sf(F, q, ddf))
+        sat = _satterthwaite(fit)
+        if L.shape[0] == 1:
+            l = L[0]
+            t = float(l @ beta) / math.sqrt(float(l @ sat.vcov @ l))
+            ddf = sat.t_df(l)
+            F, q = t * t, 1
+        else:
+            F, q, ddf = sat.f_test(L, beta)
+        return F * s2 * q, F * s2, q, ddf, F, float(sps.f.sf(F, q, ddf))
+
+    def estimates(self, Lm: np.ndarray, method: str):
+        """(estimate, se, df) of each row of Lm."""
+        fit = self.fit
+        est = Lm @ fit._state["beta"]
+        if method == "kenward-roger":
+            from hipstats.stats.lmm.ddf import kr_ddf
+
+            PhiA, P, W = _kr_parts(fit)
+            V0 = fit._state["V0"]
+            se = np.sqrt(np.einsum("ij,jk,ik->i", Lm, PhiA, Lm))
+            df = np.array([kr_ddf(l, V0, P, W) for l in Lm])
+        else:
+            sat = _satterthwaite(fit)
+            se = np.sqrt(np.einsum("ij,jk,ik->i", Lm, sat.vcov, Lm))
+            df = np.array([sat.t_df(l) for l in Lm])
+        return est, se, df
 
 
-def _ftest(fit, L: np.ndarray, method: str):
-    """(sum_sq, mean_sq, num_df, den_df, F, pval) for L beta = 0, as lmerTest's contestMD
-    (an MMRM: mmrm's ``df_md``, without sums of squares)."""
-    if getattr(fit, "_tests", None) is not None:
-        return (np.nan, np.nan, *fit._tests.ftest(L))
-    beta = fit._state["beta"]
-    s2 = fit.sigma ** 2
-    if method == "kenward-roger":
-        from hipstats.stats.lmm.ddf import kr_adjust
+class MmrmBackend:
+    """Tests of an MMRM: its df method and coefficient covariance are fixed by the fit
+    (mmrm's), and it reports no sums of squares."""
 
-        PhiA, P, W = _kr_parts(fit)
-        V0 = fit._state["V0"]
-        Lb = L @ beta
-        q = np.linalg.matrix_rank(L)
-        FU = float(Lb @ np.linalg.solve(L @ PhiA @ L.T, Lb)) / q
-        ddf, scale = kr_adjust(L, V0, P, W)
-        F = FU * scale
-        return FU * s2 * q, FU * s2, q, ddf, F, float(sps.f.sf(F, q, ddf))
-    sat = _satterthwaite(fit)
-    if L.shape[0] == 1:
-        l = L[0]
-        t = float(l @ beta) / math.sqrt(float(l @ sat.vcov @ l))
-        ddf = sat.t_df(l)
-        F, q = t * t, 1
-    else:
-        F, q, ddf = sat.f_test(L, beta)
-    return F * s2 * q, F * s2, q, ddf, F, float(sps.f.sf(F, q, ddf))
+    sums_of_squares = False
+
+    def __init__(self, tests, type3):
+        self.tests = tests          # hipstats.stats.mmrm.ddf.MmrmTests
+        self.type3 = type3          # () -> mmrm's type III contrasts
+
+    def method(self, ddf) -> str:
+        if ddf is not None and ddf.lower().replace("_", "-") != self.tests.method:
+            raise AnalysisError(f"this MMRM was fitted with df_method={self.tests.method!r}; "
+                                "refit with another df_method for other df")
+        return self.tests.method
+
+    def ftest(self, L: np.ndarray, method: str):
+        return (np.nan, np.nan, *self.tests.ftest(L))
+
+    def estimates(self, Lm: np.ndarray, method: str):
+        return self.tests.estimates(Lm)
 
 
 def anova(fit, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
@@ -262,12 +305,11 @@ def anova(fit, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
     >>> fit.anova().columns.tolist()
     ['sum_sq', 'mean_sq', 'num_df', 'den_df', 'F', 'pval']
     """
-    method = _ddf_method(fit, ddf)
+    tests = fit.tests()
+    method = tests.method(ddf)
     t = str(type).upper()
-    if t in ("3", "III") and hasattr(fit, "type3_contrasts"):
-        Ls = fit.type3_contrasts()      # a model family with its own basis (MMRM: mmrm's)
-    elif t in ("3", "III"):
-        Ls = type3_contrasts(fit)
+    if t in ("3", "III"):
+        Ls = tests.type3()              # each model kind its own basis (MMRM: mmrm's)
     elif t in ("1", "I"):
         Ls = type1_contrasts(fit)
     else:
@@ -277,11 +319,11 @@ def anova(fit, type: int | str = 3, ddf: str | None = None) -> pd.DataFrame:
         if L.shape[0] == 0:
             rows.append((name, *[np.nan] * 6))
             continue
-        rows.append((name, *_ftest(fit, L, method)))
+        rows.append((name, *tests.ftest(L, method)))
     out = pd.DataFrame(rows, columns=["term", "sum_sq", "mean_sq", "num_df", "den_df", "F",
                                       "pval"]).set_index("term")
     out["num_df"] = out["num_df"].astype(float)
-    if getattr(fit, "_tests", None) is not None:
+    if not tests.sums_of_squares:
         out = out.drop(columns=["sum_sq", "mean_sq"])
     out.attrs["heading"] = (f"Type {'III' if t in ('3', 'III') else 'I'} analysis of variance "
                             f"with {method} df")
@@ -365,25 +407,6 @@ def _lmatrix(fit, specs, by, at):
     return out, np.array(rows), specs, by
 
 
-def _estimates(fit, Lm: np.ndarray, method: str):
-    if getattr(fit, "_tests", None) is not None:
-        return fit._tests.estimates(Lm)
-    beta = fit._state["beta"]
-    est = Lm @ beta
-    if method == "kenward-roger":
-        from hipstats.stats.lmm.ddf import kr_ddf
-
-        PhiA, P, W = _kr_parts(fit)
-        V0 = fit._state["V0"]
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Lm, PhiA, Lm))
-        df = np.array([kr_ddf(l, V0, P, W) for l in Lm])
-    else:
-        sat = _satterthwaite(fit)
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Lm, sat.vcov, Lm))
-        df = np.array([sat.t_df(l) for l in Lm])
-    return est, se, df
-
-
 def emmeans(fit, specs, by=None, at: dict | None = None, ddf: str | None = None,
             alpha: float | None = None) -> pd.DataFrame:
     """Estimated marginal means, as R's ``emmeans(m, specs, by = by)``.
@@ -423,10 +446,11 @@ def emmeans(fit, specs, by=None, at: dict | None = None, ddf: str | None = None,
     >>> fit.emmeans("time", by="group")[["group", "time"]].shape
     (4, 2)
     """
-    method = _ddf_method(fit, ddf)
+    tests = fit.tests()
+    method = tests.method(ddf)
     alpha = fit._alpha if alpha is None else alpha
     levels, Lm, specs, by = _lmatrix(fit, specs, by, at)
-    est, se, df = _estimates(fit, Lm, method)
+    est, se, df = tests.estimates(Lm, method)
     q = sps.t.ppf(1 - alpha / 2, df)
     out = levels[by + specs].copy()
     out["emmean"], out["se"], out["df"] = est, se, df
@@ -494,7 +518,8 @@ def contrast(fit, specs, by=None, method: str = "pairwise", adjust: str | None =
     if adjust == "tukey" and method != "pairwise":
         raise AnalysisError("the Tukey adjustment applies to pairwise comparisons; use "
                             "'holm' or 'bonferroni'")
-    ddf_m = _ddf_method(fit, ddf)
+    tests = fit.tests()
+    ddf_m = tests.method(ddf)
     alpha = fit._alpha if alpha is None else alpha
     levels, Lm, specs, by = _lmatrix(fit, specs, by, at)
     label = levels[specs].astype(str).agg(" ".join, axis=1).tolist()
@@ -511,7 +536,7 @@ def contrast(fit, specs, by=None, method: str = "pairwise", adjust: str | None =
         if not pairs:
             continue
         C = np.array([Lm[i] - Lm[j] for i, j in pairs])
-        est, se, df = _estimates(fit, C, ddf_m)
+        est, se, df = tests.estimates(C, ddf_m)
         t = est / se
         praw = 2 * sps.t.sf(np.abs(t), df)
         k = len(pairs)

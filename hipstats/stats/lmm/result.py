@@ -58,6 +58,13 @@ class MixedModelResult:
     _alpha: float = 0.05
     _state: dict = field(default_factory=dict)
 
+    def tests(self):
+        """The inference back end of this model kind (:class:`~hipstats.stats.lmm.
+        inference.LmmTests`): what ``anova``, ``emmeans`` and ``contrast`` call."""
+        from hipstats.stats.lmm.inference import LmmTests
+
+        return LmmTests(self)
+
     @property
     def random_formula(self) -> str:
         """The random part in lme4's notation."""

@@ -42,6 +42,13 @@ class MmrmResult:
         Rows not analysed (``row``, subject, ``reason``).
     """
 
+    def tests(self):
+        """The inference back end of this model kind: mmrm's df and covariance, fixed by the
+        fit (:class:`~hipstats.stats.lmm.inference.MmrmBackend`)."""
+        from hipstats.stats.lmm.inference import MmrmBackend
+
+        return MmrmBackend(self._tests, self.type3_contrasts)
+
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
