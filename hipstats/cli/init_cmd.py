@@ -41,8 +41,9 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 # Your own trial's design, when it is not one of the built-ins (program6wk, pfps3wk,
 # hipknee6wk): declare it, and `hipstats validate --config hipstats.toml --design mytrial`
 # checks the file against it and `hipstats report` renders notebooks/design-page.ipynb for
-# it. Instruments: vas, nprs, akps (kujala), lefs, koos_pf, womac, womac_vas (label, range,
-# direction and MCID with its source; any of them can be overridden on the measure).
+# it. Instruments: vas, nprs, akps (kujala), lefs, koos_pf, womac, womac_vas, grc (global
+# rating of change) (label, range, direction and MCID with its source; any of them can be
+# overridden on the measure).
 #
 # [design.mytrial]
 # time = "week"
@@ -53,6 +54,7 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 # primary = { outcome = "pain_vas", strength = "strength" }
 # randomised = true                       # false for patients against controls
 # mediation = { mediator = "strength", mediator_visit = 6, outcome_visit = 6 }   # optional
+# sensitivity = ["JR", "CR", "CIR"]       # missing-data strategies beside MAR (the default)
 #
 # [design.mytrial.measures]
 # pain_vas = { instrument = "vas", unit = "cm" }
@@ -67,6 +69,8 @@ TOML = '''# How hipstats reads this study's data (see `hipstats validate --help`
 # [data.mytrial]
 # path = "data/raw/trial.csv"
 # columns = { record_id = "subject", arm = "group", vas_usual_cm = "pain_vas" }
+# ice = "data/raw/ice.csv"                # optional: intercurrent events, one row per
+#                                         # participant (subject, week, strategy, reason)
 '''
 
 README = '''# {name}: hip-abductor strength, pain and function analysis
