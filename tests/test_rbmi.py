@@ -232,13 +232,22 @@ def test_compute_sigma_keeps_the_own_block_and_is_a_covariance():
 
 
 def test_one_group_mean_change_and_its_tipping_point():
+    """One group under MAR: the mean change at each visit equals the MMRM's estimated mean
+    at the participants' mean baseline (the identity of the first test, one arm); the
+    tipping point is where adding delta to the imputed changes gives p = alpha."""
     d = trial(n=30, seed=29, arms=("all",), drop=0.3)
     d["chg"] = d["y"] - d["y_bl"]
     imp = hs.rbmi(d, "chg ~ y_bl * C(week)", "subject", "week", None)
-    res = imp.analyse()
+    res = imp.analyse(covariates=["y_bl"])
     assert set(res["parameter"]) == {"mean"}
-    tp = imp.tipping_point()
-    assert np.isnan(tp["delta"]) or tp["pval"] == pytest.approx(0.05, abs=1e-9)
+    fit = hs.mmrm(d, "chg ~ y_bl * C(week)", "subject", time="week")
+    emm = fit.emmeans("week", at={"y_bl": d.drop_duplicates("subject")["y_bl"].mean()})
+    np.testing.assert_allclose(res["est"], emm["emmean"], rtol=1e-8)
+    tp = imp.tipping_point(covariates=["y_bl"])
+    assert tp["delta"] > 0 and tp["pval"] == pytest.approx(0.05, abs=1e-9)   # the mean fell
+    missing = d[d["chg"].isna()][["subject", "week"]].assign(delta=tp["delta"])
+    at = imp.analyse(covariates=["y_bl"], delta=missing, visits=[3]).iloc[0]
+    assert at["pval"] == pytest.approx(0.05, abs=1e-8)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -74,26 +74,27 @@ def _declared(config) -> list[str]:
         return []
 
 
-def run(args) -> int:
-    from hipstats.report.build import ReportConfig, build, check
-    from hipstats.report.execute import NotebookFailed
+class _Usage(Exception):
+    """A command-line mistake: printed as ``hipstats: error: ...``, exit code 2."""
 
+
+def _data_files(args) -> dict:
     data = {}
     for item in args.data:
         if "=" not in item:
-            print(f"hipstats: error: --data expects DESIGN=PATH, got {item!r}", file=sys.stderr)
-            return 2
+            raise _Usage(f"--data expects DESIGN=PATH, got {item!r}")
         design, path = item.split("=", 1)
         declared = _declared(args.config)
         if design not in DESIGNS and design not in declared:
-            print(f"hipstats: error: unknown design {design!r} in --data "
-                  f"(choose from {sorted(DESIGNS) + declared}, or declare it in hipstats.toml "
-                  f"as [design.{design}])", file=sys.stderr)
-            return 2
+            raise _Usage(f"unknown design {design!r} in --data (choose from "
+                         f"{sorted(DESIGNS) + declared}, or declare it in hipstats.toml as "
+                         f"[design.{design}])")
         data[design] = Path(path)
-    if args.jobs < 1:
-        print("hipstats: error: --jobs must be at least 1", file=sys.stderr)
-        return 2
+    return data
+
+
+def _one_off(args) -> dict:
+    """Loading options given on the command line for the --data files."""
     from hipstats.cli.validate_cmd import _lever, _pairs
 
     one_off = {}
@@ -112,46 +113,83 @@ def run(args) -> int:
         one_off["dictionary"] = str(Path(args.dictionary).resolve())
     if args.missing:
         one_off["missing"] = list(args.missing)
+    return one_off
+
+
+def _config(args):
+    """The report's :class:`~hipstats.report.build.ReportConfig` from the arguments; raises
+    :class:`_Usage` on a mistake."""
+    from hipstats.report.build import ReportConfig
+
+    data = _data_files(args)
+    if args.jobs < 1:
+        raise _Usage("--jobs must be at least 1")
+    one_off = _one_off(args)
     if one_off and not data:
-        print("hipstats: error: --map/--units/--analysis-units/--lever-arm/--sheet/"
-              "--dictionary/--missing apply to --data files; give --data DESIGN=PATH (or put "
-              "them in hipstats.toml)", file=sys.stderr)
-        return 2
+        raise _Usage("--map/--units/--analysis-units/--lever-arm/--sheet/--dictionary/"
+                     "--missing apply to --data files; give --data DESIGN=PATH (or put them "
+                     "in hipstats.toml)")
     if args.config is not None and not Path(args.config).is_file():
-        print(f"hipstats: error: --config {args.config}: no such file", file=sys.stderr)
-        return 2
-    cfg = ReportConfig(notebooks_dir=Path(args.notebooks_dir), out=Path(args.out), data=data,
-                       config=Path(args.config) if args.config else None,
-                       load_kwargs={d: dict(one_off) for d in data} if one_off else {},
-                       notebooks=args.notebook, jobs=args.jobs, show_code=args.show_code,
-                       use_cache=not args.no_cache, progress=not args.quiet)
+        raise _Usage(f"--config {args.config}: no such file")
     if not (args.rtol >= 0 and args.atol >= 0):
-        print("hipstats: error: --rtol and --atol must be >= 0", file=sys.stderr)
-        return 2
+        raise _Usage("--rtol and --atol must be >= 0")
+    return ReportConfig(notebooks_dir=Path(args.notebooks_dir), out=Path(args.out), data=data,
+                        config=Path(args.config) if args.config else None,
+                        load_kwargs={d: dict(one_off) for d in data} if one_off else {},
+                        notebooks=args.notebook, jobs=args.jobs, show_code=args.show_code,
+                        use_cache=not args.no_cache, progress=not args.quiet)
+
+
+def _checked(cfg, args, t0: float) -> int:
+    """``--check``: render afresh, compare, say what differs and what to do."""
+    from hipstats.report.build import check
+
+    res = check(cfg, rtol=args.rtol, atol=args.atol)
+    for n in res.notes:
+        print(f"  note: {n}", file=sys.stderr)
+    if not res.ok:
+        print(f"hipstats report --check: {args.out} is not reproduced "
+              f"({len(res.drift)} drift, {len(res.differences)} difference(s)):",
+              file=sys.stderr)
+        for d in res.drift + res.differences:
+            print(f"  - {d}", file=sys.stderr)
+        for a in res.advice:
+            print(f"  what to do: {a}", file=sys.stderr)
+        return 1
+    print(f"hipstats report --check: {args.out} reproduced: {res.tables_ok} tables "
+          f"agree within rtol={args.rtol:g}, atol={args.atol:g}; "
+          f"{res.files_identical} pages/figures identical, {res.files_bytes_differ} "
+          f"differ in bytes only ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _built(manifest: dict, args, t0: float) -> None:
+    recs = manifest.get("_records", {})
+    cached = sorted(k for k, v in recs.items() if v.get("cached"))
+    ran = sorted(k for k, v in recs.items() if not v.get("cached"))
+    if not args.quiet:
+        print_page_times(recs)
+    print(f"hipstats report: wrote {args.out}/ ({len(manifest['outputs'])} files) in "
+          f"{time.perf_counter() - t0:.1f} s; executed {ran or 'none'}"
+          + (f", reused cached {cached}" if cached else ""))
+
+
+def run(args) -> int:
     from hipstats.errors import HipstatsError
+    from hipstats.report.build import build
+    from hipstats.report.execute import NotebookFailed
     from hipstats.report.outdir import ReportRefused
 
+    try:
+        cfg = _config(args)
+    except _Usage as exc:
+        print(f"hipstats: error: {exc}", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     warn_if_not_locked()
     try:
         if args.check:
-            res = check(cfg, rtol=args.rtol, atol=args.atol)
-            for n in res.notes:
-                print(f"  note: {n}", file=sys.stderr)
-            if not res.ok:
-                print(f"hipstats report --check: {args.out} is not reproduced "
-                      f"({len(res.drift)} drift, {len(res.differences)} difference(s)):",
-                      file=sys.stderr)
-                for d in res.drift + res.differences:
-                    print(f"  - {d}", file=sys.stderr)
-                for a in res.advice:
-                    print(f"  what to do: {a}", file=sys.stderr)
-                return 1
-            print(f"hipstats report --check: {args.out} reproduced: {res.tables_ok} tables "
-                  f"agree within rtol={args.rtol:g}, atol={args.atol:g}; "
-                  f"{res.files_identical} pages/figures identical, {res.files_bytes_differ} "
-                  f"differ in bytes only ({time.perf_counter() - t0:.1f} s)")
-            return 0
+            return _checked(cfg, args, t0)
         manifest = build(cfg)
     except ReportRefused as exc:
         print(f"hipstats report: error: {exc}", file=sys.stderr)
@@ -167,14 +205,7 @@ def run(args) -> int:
     except OSError as exc:  # e.g. no permission to create the folder beside --out
         print(f"hipstats report: error: {exc}; {args.out} was left unchanged", file=sys.stderr)
         return 1
-    recs = manifest.get("_records", {})
-    cached = sorted(k for k, v in recs.items() if v.get("cached"))
-    ran = sorted(k for k, v in recs.items() if not v.get("cached"))
-    if not args.quiet:
-        print_page_times(recs)
-    print(f"hipstats report: wrote {args.out}/ ({len(manifest['outputs'])} files) in "
-          f"{time.perf_counter() - t0:.1f} s; executed {ran or 'none'}"
-          + (f", reused cached {cached}" if cached else ""))
+    _built(manifest, args, t0)
     return 0
 
 

@@ -4,22 +4,17 @@ leave-one-out weights), and the bootstrap intervals (percentile, BCa) built on t
 
 Every fit is a weighted fit on one design matrix: the mediator model ``m ~ a + C`` by
 least squares, the outcome model ``y ~ a + m (+ a:m) + C`` by least squares or by logistic
-maximum likelihood (Newton's method on the exact gradient and Hessian, to the maximum:
-R's default ``glm`` stopping rule, a relative deviance change below 1e-8, leaves
-coefficients off by up to ~1e-6 relative, more than the 1e-6 agreement the reference
-asks, so the reference fits in R are tightened and these are run to a gradient of
-~1e-12). Batches are numpy arrays with a leading axis of fits; no Python loop over fits.
+maximum likelihood (:func:`hipstats.stats.logistic.fit_logistic`, run to the maximum). Batches are numpy arrays with a leading axis of fits; no Python loop over fits.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 from scipy import stats as sps
 
 from hipstats.errors import AnalysisError
 
-__all__ = ["fit_linear", "fit_logistic", "bootstrap_intervals"]
+__all__ = ["fit_linear", "bootstrap_intervals"]
 
 
 def fit_linear(X: np.ndarray, y: np.ndarray, W: np.ndarray):
@@ -39,41 +34,6 @@ def fit_linear(X: np.ndarray, y: np.ndarray, W: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = np.einsum("bn,bn->b", W, resid ** 2) / dof
     return coef, s2, inv
-
-
-def fit_logistic(X: np.ndarray, y: np.ndarray, W: np.ndarray, start: np.ndarray,
-                 tol: float = 1e-12, max_iter: int = 100):
-    """Weighted logistic regression for each row of ``W`` by Newton's method from
-    ``start`` (p,) or (fits, p), to a gradient below ``tol`` relative to the information's
-    scale. Returns coefficients (fits, p), the inverse information (fits, p, p) and a
-    boolean ``converged`` per fit (False: separation or a singular information; those fits
-    are NaN)."""
-    beta = np.broadcast_to(np.asarray(start, float), (W.shape[0], X.shape[1])).copy()
-    done = np.zeros(W.shape[0], bool)
-    info = None
-    for _ in range(max_iter):
-        eta = beta @ X.T
-        mu = special.expit(eta)
-        grad = np.einsum("bn,ni->bi", W * (y[None, :] - mu), X)
-        info = np.einsum("bn,ni,nj->bij", W * mu * (1 - mu), X, X)
-        scale = np.einsum("bii->b", info) + 1.0
-        done = np.all(np.abs(grad) <= tol * scale[:, None], axis=1)
-        if done.all():
-            break
-        try:
-            step = np.linalg.solve(info, grad[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.stack([np.linalg.lstsq(i, g, rcond=None)[0] for i, g in zip(info, grad)])
-        beta = np.where(done[:, None], beta, beta + step)
-        if not np.isfinite(beta).all():
-            break
-    # a fitted probability within 1e-13 of 0 or 1 is (quasi-)separation, not a maximum
-    with np.errstate(invalid="ignore"):
-        ok = done & np.isfinite(beta).all(axis=1) & (np.abs(beta @ X.T) < 30).all(axis=1)
-    with np.errstate(all="ignore"):
-        inv = np.linalg.pinv(info)
-    beta[~ok] = np.nan
-    return beta, inv, ok
 
 
 def bootstrap_intervals(boot: np.ndarray, est: np.ndarray, jack: np.ndarray | None,

@@ -20,7 +20,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from hipstats.errors import AnalysisError
-from hipstats.stats._mediation_fit import bootstrap_intervals, fit_linear, fit_logistic
+from hipstats.stats._mediation_fit import bootstrap_intervals, fit_linear
+from hipstats.stats.logistic import fit_logistic
 from hipstats.stats.checks import check_columns, check_frame
 
 __all__ = ["mediation", "MediationResult", "EFFECTS"]

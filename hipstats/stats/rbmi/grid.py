@@ -208,13 +208,10 @@ def _designs(frame, formula, group, ref_arm, n, m):
 
     from hipstats.stats.lmm.engine import _model_desc
 
-    d = frame.copy()
-    lhs = formula.split("~")[0].strip()
-    if lhs in d.columns:
-        d[lhs] = d[lhs].fillna(0.0)    # placeholder so that patsy keeps every grid row
+    d = frame
+    rhs = patsy.ModelDesc([], _model_desc(formula).rhs_termlist)   # the outcome may be missing
     try:
-        _, X = patsy.dmatrices(_model_desc(formula), d, return_type="matrix",
-                               NA_action="raise", eval_env=0)
+        X = patsy.dmatrix(rhs, d, return_type="matrix", NA_action="raise", eval_env=0)
     except patsy.PatsyError as exc:
         raise AnalysisError(f"formula {formula!r}: {exc}".split("\n")[0]) from None
     dr = d.copy()

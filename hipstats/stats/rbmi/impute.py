@@ -61,18 +61,17 @@ def strategy_means(mu_own: np.ndarray, mu_ref: np.ndarray, strategy: np.ndarray,
         sel = (strategy == s) & (ice < m)
         if not sel.any():
             continue
-        P = post & sel[:, None]
-        if s == "JR" or (s == "CIR"):
-            mu = np.where(P[None], mu_ref, mu)
+        P = (post & sel[:, None])[None]
+        own_last = mu_own[:, idx, last][..., None]
         if s == "CR":
             mu = np.where(sel[None, :, None], mu_ref, mu)
+        elif s == "LMCF":
+            mu = np.where(P, own_last, mu)
+        else:                               # JR; CIR with an event at the first visit
+            mu = np.where(P, mu_ref, mu)
         if s == "CIR":
-            own_last = mu_own[:, idx, last][..., None]
-            ref_last = mu_ref[:, idx, last][..., None]
-            cir = own_last + mu_ref - ref_last
-            mu = np.where((P & (ice > 0)[:, None])[None], cir, mu)
-        if s == "LMCF":
-            mu = np.where(P[None], mu_own[:, idx, last][..., None], mu)
+            cir = own_last + mu_ref - mu_ref[:, idx, last][..., None]
+            mu = np.where(P & (ice > 0)[None, :, None], cir, mu)
     return mu
 
 

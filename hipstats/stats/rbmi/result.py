@@ -45,6 +45,7 @@ class RbmiImputation:
     alpha: float = 0.05
     notes: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)   # cov, reml, n_samples: for refits
+    _curves: dict = field(default_factory=dict, repr=False)   # tipping curves made so far
 
     def update(self, ice) -> "RbmiImputation":
         """The same imputation with other intercurrent events or strategies (rbmi's
@@ -62,7 +63,7 @@ class RbmiImputation:
             st = self.settings
             samples = draw_samples(new, self.method, st["cov"], st["reml"], self.same_cov,
                                    st["n_samples"], self.seed)
-        return replace(self, grid=new, samples=samples)
+        return replace(self, grid=new, samples=samples, _curves={})
 
     @property
     def arms(self) -> list:
@@ -279,7 +280,14 @@ class RbmiImputation:
         return {**res, "delta": root, "est": c["est"], "se": c["se"], "pval": c["pval"]}
 
     def _tipping_curve(self, covariates, weights, j, k, alpha):
-        """delta -> pooled result, from per-sample quantities linear in delta."""
+        """delta -> pooled result, from per-sample quantities linear in delta (made once per
+        arm, visit and analysis: the page asks for the tipping point and then its curve)."""
+        key = (tuple(covariates), weights, j, k, alpha)
+        if key not in self._curves:
+            self._curves[key] = self._make_curve(covariates, weights, j, k, alpha)
+        return self._curves[key]
+
+    def _make_curve(self, covariates, weights, j, k, alpha):
         g = self.grid
         vd = self._designs(covariates, weights, [g.visits[j]])[j]
         mask = (g.missing[:, j] & (g.arm == k)).astype(float)
